@@ -25,8 +25,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+pip_flags=(-q --disable-pip-version-check --root-user-action=ignore)
+# Debian's own python3 refuses pip installs outside a venv (PEP 668) unless told otherwise.
+if [ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')/EXTERNALLY-MANAGED" ]; then
+  pip_flags+=(--break-system-packages)
+fi
 pip_install() {
-  python3 -m pip install -q --disable-pip-version-check "$@"
+  python3 -m pip install "${pip_flags[@]}" "$@"
 }
 # What the tests use: gguf is the independent reference reader and dequantizer; lit runs golden tests.
 pip_install -r "$here/scripts/requirements-test.txt"
