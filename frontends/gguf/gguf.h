@@ -25,7 +25,10 @@ typedef enum gguf_type {
 #undef X
 } gguf_type;
 
+bool gguf_type_valid(uint32_t type);
 const char *gguf_type_name(gguf_type type);
+/* Bytes of one scalar of the type in the file; 0 for strings, arrays and unknown types. */
+uint32_t gguf_type_size(gguf_type type);
 
 /* A string inside the mapping (not NUL-terminated). */
 typedef struct gguf_string {
@@ -73,7 +76,8 @@ typedef struct gguf_tensor {
 } gguf_tensor;
 
 typedef struct gguf_file {
-  char *path;
+  char *path;  /* the file's path, or the name given to gguf_open_memory */
+  bool mapped; /* whether gguf_close unmaps (false for gguf_open_memory) */
   rt_mapped_file map;
   uint32_t version;
   uint64_t n_kv;

@@ -25,12 +25,14 @@ static const struct {
 };
 enum { VALUE_TYPE_LIMIT = sizeof value_types / sizeof value_types[0] };
 
-static bool value_type_valid(uint32_t type) {
-  return type < VALUE_TYPE_LIMIT && value_types[type].valid;
-}
+bool gguf_type_valid(uint32_t type) { return type < VALUE_TYPE_LIMIT && value_types[type].valid; }
 
 const char *gguf_type_name(gguf_type type) {
-  return value_type_valid((uint32_t)type) ? value_types[type].name : "?";
+  return gguf_type_valid((uint32_t)type) ? value_types[type].name : "?";
+}
+
+uint32_t gguf_type_size(gguf_type type) {
+  return gguf_type_valid((uint32_t)type) ? value_types[type].size : 0;
 }
 
 /* ---- storage: every allocation behind a file, freed together ----------------------------------
@@ -242,7 +244,7 @@ static chord_status read_array(reader *r, gguf_array *arr, unsigned depth, const
   chord_status s = read_u32(r, &elem_type, "array element type");
   if (s)
     return s;
-  if (!value_type_valid(elem_type)) {
+  if (!gguf_type_valid(elem_type)) {
     r->pos -= 4;
     return fail(r, CHORD_ERROR_FORMAT, "%s: unknown array element type %" PRIu32, what, elem_type);
   }
@@ -379,7 +381,7 @@ static chord_status read_metadata(reader *r, gguf_indexes *idx) {
     uint32_t type;
     if ((s = read_u32(r, &type, "metadata value type")))
       return s;
-    if (!value_type_valid(type)) {
+    if (!gguf_type_valid(type)) {
       r->pos -= 4;
       return fail(r, CHORD_ERROR_FORMAT, "metadata key '%.*s' has unknown value type %" PRIu32,
                   (int)kv->key.size, kv->key.data, type);
@@ -504,7 +506,10 @@ static chord_status read_tensors(reader *r, gguf_indexes *idx) {
                   (int)(t->name.size > 200 ? 200 : t->name.size), t->name.data, t->data_offset,
                   t->data_offset + t->n_bytes, data_size, f->data_start);
     }
-    t->data = r->base + f->data_start + t->data_offset;
+    /* An empty tensor may lie past the end of a file that omits the final padding; keep its
+     * pointer inside the mapping rather than form one beyond it. */
+    uint64_t at = f->data_start + t->data_offset;
+    t->data = r->base + (at <= r->size ? at : r->size);
   }
   return CHORD_OK;
 }
@@ -543,6 +548,7 @@ chord_status gguf_open(const char *path, gguf_file **out, chord_error *error) {
     gguf_close(f);
     return s;
   }
+  f->mapped = true;
   return open_common(f, path, out, error);
 }
 
@@ -550,9 +556,11 @@ chord_status gguf_open_memory(const void *data, uint64_t size, const char *name,
                               chord_error *error) {
   *out = NULL;
   gguf_file *f = rt_calloc(1, sizeof *f);
-  if (!f)
+  if (!f || !(f->path = rt_strndup(name, strlen(name)))) {
+    rt_free(f);
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "%s: out of memory", name);
-  /* Not owned: path stays NULL so gguf_close does not unmap. */
+  }
+  /* The caller owns the buffer: mapped stays false so gguf_close leaves it alone. */
   f->map.data = data;
   f->map.size = size;
   return open_common(f, name, out, error);
@@ -562,7 +570,7 @@ void gguf_close(gguf_file *file) {
   if (!file)
     return;
   storage_free(file);
-  if (file->path)
+  if (file->mapped)
     rt_file_unmap(&file->map);
   rt_free(file->path);
   rt_free(file);
@@ -603,7 +611,7 @@ static bool type_is_signed(gguf_type t) {
 static chord_status find_typed(const gguf_file *file, const char *key, const char *wanted,
                                bool ok_type(gguf_type), const gguf_kv **out, chord_error *error) {
   const gguf_kv *kv = gguf_find_kv(file, key);
-  const char *name = file->path ? file->path : "gguf";
+  const char *name = file->path;
   if (!kv)
     return rt_error(error, CHORD_ERROR_NOT_FOUND, "%s: metadata key '%s' not found", name, key);
   if (!ok_type(kv->value.type))
@@ -640,7 +648,7 @@ chord_status gguf_get_u64(const gguf_file *file, const char *key, uint64_t *out,
   if (type_is_signed(kv->value.type) && kv->value.as.i64 < 0)
     return rt_error(error, CHORD_ERROR_FORMAT,
                     "%s: offset %" PRIu64 ": metadata key '%s' is negative (%" PRId64 ")",
-                    file->path ? file->path : "gguf", kv->offset, key, kv->value.as.i64);
+                    file->path, kv->offset, key, kv->value.as.i64);
   *out = kv->value.as.u64;
   return CHORD_OK;
 }
@@ -654,7 +662,7 @@ chord_status gguf_get_i64(const gguf_file *file, const char *key, int64_t *out,
   if (type_is_unsigned(kv->value.type) && kv->value.as.u64 > INT64_MAX)
     return rt_error(error, CHORD_ERROR_FORMAT,
                     "%s: offset %" PRIu64 ": metadata key '%s' does not fit in 64-bit signed",
-                    file->path ? file->path : "gguf", kv->offset, key);
+                    file->path, kv->offset, key);
   *out = kv->value.as.i64;
   return CHORD_OK;
 }

@@ -15,7 +15,8 @@ typedef struct byte_buffer {
 } byte_buffer;
 
 static void buffer_append(byte_buffer *b, const void *data, uint64_t n) {
-  if (b->failed)
+  /* n == 0 returns early: data may then be NULL (an empty array), which memcpy may not be given. */
+  if (b->failed || n == 0)
     return;
   if (b->size + n > b->capacity) {
     uint64_t cap = b->capacity ? b->capacity : 64;
@@ -85,25 +86,6 @@ void gguf_writer_free(gguf_writer *w) {
 
 void gguf_writer_set_alignment(gguf_writer *w, uint32_t alignment) { w->alignment = alignment; }
 
-static uint32_t scalar_size(gguf_type type) {
-  switch (type) {
-  case GGUF_TYPE_UINT8:
-  case GGUF_TYPE_INT8:
-  case GGUF_TYPE_BOOL: return 1;
-  case GGUF_TYPE_UINT16:
-  case GGUF_TYPE_INT16: return 2;
-  case GGUF_TYPE_UINT32:
-  case GGUF_TYPE_INT32:
-  case GGUF_TYPE_FLOAT32: return 4;
-  case GGUF_TYPE_UINT64:
-  case GGUF_TYPE_INT64:
-  case GGUF_TYPE_FLOAT64: return 8;
-  case GGUF_TYPE_STRING:
-  case GGUF_TYPE_ARRAY: return 0;
-  }
-  return 0;
-}
-
 static void encode_scalar(byte_buffer *b, const gguf_value *v) {
   switch (v->type) {
   case GGUF_TYPE_FLOAT32: {
@@ -115,7 +97,7 @@ static void encode_scalar(byte_buffer *b, const gguf_value *v) {
   default: {
     /* Integers are stored little-endian in their low bytes (two's complement for signed). */
     uint64_t bits = v->as.u64;
-    buffer_append(b, &bits, scalar_size(v->type));
+    buffer_append(b, &bits, gguf_type_size(v->type));
     return;
   }
   }
@@ -142,7 +124,7 @@ static void encode_array(byte_buffer *b, const gguf_array *a) {
     for (uint64_t i = 0; i < a->count; i++)
       encode_value_body(b, &a->arrays[i]);
   } else {
-    buffer_append(b, a->data, a->count * scalar_size(a->elem_type));
+    buffer_append(b, a->data, a->count * gguf_type_size(a->elem_type));
   }
 }
 
@@ -168,6 +150,10 @@ static writer_kv *find_or_add_kv(gguf_writer *w, const char *key) {
 
 chord_status gguf_writer_set_value(gguf_writer *w, const char *key, const gguf_value *value,
                                    chord_error *error) {
+  if (!gguf_type_valid(value->type) ||
+      (value->type == GGUF_TYPE_ARRAY && !gguf_type_valid(value->as.arr.elem_type)))
+    return rt_error(error, CHORD_ERROR_INVALID, "gguf writer: '%s' has unknown value type %d", key,
+                    (int)value->type);
   byte_buffer encoded = {0};
   buffer_u32(&encoded, (uint32_t)value->type);
   encode_value_body(&encoded, value);
@@ -232,9 +218,14 @@ chord_status gguf_writer_add_tensor(gguf_writer *w, const char *name, ir_dtype t
     return rt_error(error, CHORD_ERROR_INVALID,
                     "gguf writer: tensor '%s' has %" PRIu32 " dimensions", name, n_dims);
   uint64_t n_elems = 1, expected;
-  for (uint32_t d = 0; d < n_dims; d++)
+  bool overflow = false;
+  for (uint32_t d = 0; d < n_dims; d++) {
+    /* The reader rejects element counts of 2^63 or more (ggml counts in int64_t). */
+    if (dims[d] > INT64_MAX || (dims[d] && n_elems > (uint64_t)INT64_MAX / dims[d]))
+      overflow = true;
     n_elems *= dims[d];
-  if (!ir_dtype_row_bytes(type, n_elems, &expected) || expected != n_bytes ||
+  }
+  if (overflow || !ir_dtype_row_bytes(type, n_elems, &expected) || expected != n_bytes ||
       (n_dims && dims[0] % ir_dtype_get(type)->block_elems))
     return rt_error(error, CHORD_ERROR_INVALID,
                     "gguf writer: tensor '%s': %" PRIu64 " bytes do not hold %" PRIu64
@@ -282,8 +273,12 @@ chord_status gguf_writer_write(gguf_writer *w, const char *path, chord_error *er
   if (w->alignment == 0 || (w->alignment & (w->alignment - 1)))
     return rt_error(error, CHORD_ERROR_INVALID, "%s: alignment %" PRIu32 " is not a power of two",
                     path, w->alignment);
-  /* general.alignment is written only when it differs from the default, as other writers do. */
-  if (w->alignment != GGUF_DEFAULT_ALIGNMENT) {
+  /* general.alignment is written only when it differs from the default, as other writers do,
+   * or when the key was set (or copied) and must then agree with the layout written here. */
+  bool has_alignment_key = false;
+  for (uint64_t i = 0; i < w->n_kv; i++)
+    has_alignment_key |= strcmp(w->kv[i].key, "general.alignment") == 0;
+  if (w->alignment != GGUF_DEFAULT_ALIGNMENT || has_alignment_key) {
     chord_status s = gguf_writer_set_u32(w, "general.alignment", w->alignment, error);
     if (s)
       return s;
