@@ -9,6 +9,7 @@ static const cli_command commands[] = {
     {"info", cmd_info, "describe a GGUF model: architecture, hyper-parameters, tokenizer, tensors"},
     {"quantize", cmd_quantize, "convert a GGUF model's weights to another quant type"},
     {"synth", cmd_synth, "write a model of a real architecture and shape with random weights"},
+    {"template", cmd_template, "render a chat conversation through a model's chat template"},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

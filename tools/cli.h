@@ -25,5 +25,6 @@ const char *cli_model_path(const char *given, char *buf, size_t size);
 int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 #endif
