@@ -10,6 +10,7 @@ static const cli_command commands[] = {
     {"quantize", cmd_quantize, "convert a GGUF model's weights to another quant type"},
     {"synth", cmd_synth, "write a model of a real architecture and shape with random weights"},
     {"template", cmd_template, "render a chat conversation through a model's chat template"},
+    {"opt", cmd_opt, "parse, verify, transform and print a graph in the IR text form"},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

@@ -26,5 +26,6 @@ int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+int cmd_opt(int argc, char **argv);
 
 #endif
