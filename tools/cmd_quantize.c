@@ -2,7 +2,7 @@
  * llama-quantize does (frontends/gguf/quantize_mix) and re-encoding with runtime/quant. */
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +12,10 @@
 #include "frontends/gguf/gguf.h"
 #include "frontends/gguf/quantize_mix.h"
 #include "runtime/platform/file.h"
+#include "runtime/platform/parallel.h"
 #include "runtime/quant/quant.h"
 #include "runtime/support/alloc.h"
+#include "runtime/support/error.h"
 #include "tools/cli.h"
 
 static const char quantize_usage[] =
@@ -36,36 +38,26 @@ static const char quantize_usage[] =
 enum { CHUNK_ELEMS = 1 << 22 };
 
 /* ---- re-encoding one tensor on several threads ------------------------------------------------
- * Each thread decodes and encodes a contiguous range of rows in chunks. */
+ * Each worker decodes and encodes a contiguous range of rows in chunks; rows are encoded on their
+ * own, so the bytes do not depend on the number of threads. */
 
 typedef struct encode_job {
   const uint8_t *in;
   ir_dtype in_type, out_type;
   uint8_t *out;
-  uint64_t row_len, in_row_bytes, out_row_bytes, n_rows;
-  int n_parts;
+  uint64_t row_len, in_row_bytes, out_row_bytes;
+  atomic_bool failed; /* a worker ran out of memory for its scratch rows */
 } encode_job;
 
-typedef struct encode_part {
-  const encode_job *job;
-  int index;
-  bool failed; /* out of memory for the scratch rows */
-} encode_part;
-
-static void *encode_part_run(void *arg) {
-  encode_part *part = arg;
-  const encode_job *job = part->job;
-  uint64_t first = job->n_rows * (uint64_t)part->index / (uint64_t)job->n_parts;
-  uint64_t last = job->n_rows * (uint64_t)(part->index + 1) / (uint64_t)job->n_parts;
+static void encode_rows(void *ctx, uint64_t first, uint64_t last, int worker) {
+  encode_job *job = ctx;
   uint64_t chunk_rows = CHUNK_ELEMS / job->row_len ? CHUNK_ELEMS / job->row_len : 1;
-  if (last <= first)
-    return NULL;
   if (chunk_rows > last - first)
     chunk_rows = last - first;
   float *scratch = rt_malloc((size_t)(chunk_rows * job->row_len * sizeof(float)));
   if (!scratch) {
-    part->failed = true;
-    return NULL;
+    atomic_store(&job->failed, true);
+    return;
   }
   for (uint64_t row = first; row < last; row += chunk_rows) {
     uint64_t n = last - row < chunk_rows ? last - row : chunk_rows;
@@ -74,31 +66,13 @@ static void *encode_part_run(void *arg) {
     quant_quantize(job->out_type, scratch, job->out + row * job->out_row_bytes, elems);
   }
   rt_free(scratch);
-  return NULL;
 }
 
 /* Returns false if memory ran out. */
-static bool encode_tensor(const encode_job *job) {
-  enum { MAX_THREADS = 256 };
-  encode_part parts[MAX_THREADS];
-  pthread_t threads[MAX_THREADS];
-  bool started[MAX_THREADS] = {false};
-  int n = job->n_parts;
-  for (int i = 0; i < n; i++)
-    parts[i] = (encode_part){job, i, false};
-  for (int i = 1; i < n; i++)
-    started[i] = pthread_create(&threads[i], NULL, encode_part_run, &parts[i]) == 0;
-  for (int i = 1; i < n; i++)
-    if (!started[i])
-      encode_part_run(&parts[i]); /* no thread: do that part here */
-  encode_part_run(&parts[0]);
-  bool ok = !parts[0].failed;
-  for (int i = 1; i < n; i++) {
-    if (started[i])
-      pthread_join(threads[i], NULL);
-    ok = ok && !parts[i].failed;
-  }
-  return ok;
+static bool encode_tensor(encode_job *job, uint64_t n_rows, int n_threads) {
+  atomic_init(&job->failed, false);
+  rt_parallel_for(n_threads, n_rows, encode_rows, job);
+  return !atomic_load(&job->failed);
 }
 
 /* ---- the command ----------------------------------------------------------------------------- */
@@ -176,6 +150,61 @@ static void print_shape(FILE *out, const gguf_tensor *t) {
   fprintf(out, "%-18s", shape);
 }
 
+/* ---- one tensor at a time, as the writer asks for it ---------------------------------------- */
+
+typedef struct quantize_writing {
+  const quantize_options *options;
+  const gguf_file *in;
+  const gguf_mix_tensor *mix;
+  double start;    /* rt_time_ms when writing began, for the progress lines */
+  size_t reported; /* tensors [0, reported) have their progress line */
+} quantize_writing;
+
+typedef struct tensor_source {
+  quantize_writing *writing;
+  size_t index;
+} tensor_source;
+
+/* Prints the progress lines of tensors [w->reported, end), which the writer has reached. Tensors
+ * that keep their type are written from the input mapping without a fill, so their lines come
+ * with the next fill or at the end. */
+static void report_through(quantize_writing *w, size_t end) {
+  for (; !w->options->quiet && w->reported < end; w->reported++) {
+    const gguf_tensor *t = &w->in->tensors[w->reported];
+    const gguf_mix_tensor *m = &w->mix[w->reported];
+    fprintf(stderr, "[%4zu/%4zu] %-34s ", w->reported + 1, (size_t)w->in->n_tensors, m->name);
+    print_shape(stderr, t);
+    fprintf(stderr, " %-6s -> %-6s %8.1f s\n", ir_dtype_name(t->type), ir_dtype_name(m->target),
+            (rt_time_ms() - w->start) / 1000.0);
+  }
+}
+
+/* The writer's fill for a tensor that changes type: decoded and encoded straight into the
+ * writer's buffer. */
+static chord_status fill_tensor(void *ctx, void *out, uint64_t n_bytes, chord_error *error) {
+  const tensor_source *source = ctx;
+  quantize_writing *w = source->writing;
+  const gguf_tensor *t = &w->in->tensors[source->index];
+  const gguf_mix_tensor *m = &w->mix[source->index];
+  report_through(w, source->index);
+  if (t->n_elems) {
+    uint64_t in_row, out_row;
+    ir_dtype_row_bytes(t->type, t->dims[0], &in_row);
+    ir_dtype_row_bytes(m->target, t->dims[0], &out_row);
+    encode_job job = {.in = t->data,
+                      .in_type = t->type,
+                      .out_type = m->target,
+                      .out = out,
+                      .row_len = t->dims[0],
+                      .in_row_bytes = in_row,
+                      .out_row_bytes = out_row};
+    if (!encode_tensor(&job, t->n_elems / t->dims[0], w->options->threads))
+      return rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory converting %s", m->name);
+  }
+  report_through(w, source->index + 1);
+  return CHORD_OK;
+}
+
 static int run(const quantize_options *o) {
   const gguf_file_type *file_type = gguf_file_type_find(o->type);
   if (!file_type) {
@@ -194,10 +223,10 @@ static int run(const quantize_options *o) {
   size_t n = (size_t)in->n_tensors;
   gguf_mix_tensor *mix = rt_calloc(n ? n : 1, sizeof *mix);
   char **names = rt_calloc(n ? n : 1, sizeof *names);
-  uint8_t **data = rt_calloc(n ? n : 1, sizeof *data);
+  tensor_source *sources = rt_calloc(n ? n : 1, sizeof *sources);
   gguf_writer *writer = NULL;
   gguf_mix_model model;
-  if (!mix || !names || !data) {
+  if (!mix || !names || !sources) {
     cli_error("out of memory");
     goto done;
   }
@@ -216,7 +245,7 @@ static int run(const quantize_options *o) {
   }
   gguf_quant_mix_choose(file_type, &model, mix, n);
 
-  uint64_t converted = 0, total = 0;
+  uint64_t total = 0;
   for (size_t i = 0; i < n; i++) {
     const gguf_tensor *t = &in->tensors[i];
     uint64_t bytes;
@@ -226,10 +255,7 @@ static int run(const quantize_options *o) {
       goto done;
     }
     total += bytes;
-    if (mix[i].target == t->type)
-      continue;
-    converted += bytes;
-    if (o->dry_run)
+    if (mix[i].target == t->type || o->dry_run)
       continue;
     if (!quant_dequantizer(t->type)) {
       cli_error("%s: chord cannot decode %s yet", names[i], ir_dtype_name(t->type));
@@ -253,15 +279,6 @@ static int run(const quantize_options *o) {
     rc = 0;
     goto done;
   }
-  /* Tensors that keep their type are written straight from the input mapping; the others are
-   * held in memory until the file is written (the GGUF writer references tensor data). */
-  uint64_t memory = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-  if (memory && converted > memory / 8 * 7) {
-    cli_error("the converted tensors need %.1f GiB in memory before they are written, more than "
-              "this machine can spare (%.1f GiB)",
-              gib(converted), gib(memory));
-    goto done;
-  }
   if ((rc = check_output(o->output)) != 0)
     goto done;
   rc = 1;
@@ -280,59 +297,40 @@ static int run(const quantize_options *o) {
   if (!o->quiet)
     fprintf(stderr, "quantize: %s -> %s (%s), %zu tensors, %.2f GiB\n", o->input, o->output,
             file_type->name, n, gib(total));
-  double start = rt_time_ms();
+  /* Tensors that keep their type are written straight from the input mapping; the others are
+   * converted when the writer reaches them, so about one is in memory at a time. */
+  quantize_writing writing = {o, in, mix, 0.0, 0};
   for (size_t i = 0; i < n; i++) {
     const gguf_tensor *t = &in->tensors[i];
-    ir_dtype target = mix[i].target;
-    const void *bytes_out = t->data;
-    uint64_t bytes = t->n_bytes;
-    if (target != t->type) {
-      uint64_t in_row, out_row;
-      ir_dtype_row_bytes(target, t->n_elems, &bytes);
-      ir_dtype_row_bytes(t->type, t->dims[0], &in_row);
-      ir_dtype_row_bytes(target, t->dims[0], &out_row);
-      if (!(data[i] = rt_malloc(bytes ? (size_t)bytes : 1))) {
-        cli_error("out of memory for %s (%" PRIu64 " bytes)", names[i], bytes);
-        goto done;
-      }
-      encode_job job = {t->data,    t->type, target,  data[i],
-                        t->dims[0], in_row,  out_row, t->n_elems / (t->dims[0] ? t->dims[0] : 1),
-                        o->threads};
-      if (t->n_elems && !encode_tensor(&job)) {
-        cli_error("out of memory converting %s", names[i]);
-        goto done;
-      }
-      bytes_out = data[i];
-    }
-    if (gguf_writer_add_tensor(writer, names[i], target, t->n_dims, t->dims, bytes_out, bytes,
-                               &error)) {
+    uint64_t bytes;
+    ir_dtype_row_bytes(mix[i].target, t->n_elems, &bytes);
+    sources[i] = (tensor_source){&writing, i};
+    chord_status s =
+        mix[i].target == t->type
+            ? gguf_writer_add_tensor(writer, names[i], t->type, t->n_dims, t->dims, t->data,
+                                     t->n_bytes, &error)
+            : gguf_writer_add_tensor_source(writer, names[i], mix[i].target, t->n_dims, t->dims,
+                                            bytes, fill_tensor, &sources[i], &error);
+    if (s) {
       cli_error("%s", error.message);
       goto done;
     }
-    if (!o->quiet) {
-      fprintf(stderr, "[%4zu/%4zu] %-34s ", i + 1, n, names[i]);
-      print_shape(stderr, t);
-      fprintf(stderr, " %-6s -> %-6s %8.1f s\n", ir_dtype_name(t->type), ir_dtype_name(target),
-              (rt_time_ms() - start) / 1000.0);
-    }
   }
+  writing.start = rt_time_ms();
   if (gguf_writer_write(writer, o->output, &error)) {
     cli_error("%s", error.message);
     goto done;
   }
+  report_through(&writing, n);
   if (!o->quiet)
     fprintf(stderr, "quantize: wrote %s (%.2f GiB) in %.1f s\n", o->output, gib(total),
-            (rt_time_ms() - start) / 1000.0);
+            (rt_time_ms() - writing.start) / 1000.0);
   rc = 0;
 done:
   gguf_writer_free(writer);
-  for (size_t i = 0; i < n; i++) {
-    if (data)
-      rt_free(data[i]);
-    if (names)
-      rt_free(names[i]);
-  }
-  rt_free(data);
+  for (size_t i = 0; names && i < n; i++)
+    rt_free(names[i]);
+  rt_free(sources);
   rt_free(names);
   rt_free(mix);
   gguf_close(in);

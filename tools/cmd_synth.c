@@ -2,7 +2,7 @@
  * any size can be compiled, run and benchmarked without downloading it. */
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +13,10 @@
 #include "frontends/gguf/quantize_mix.h"
 #include "frontends/gguf/synth.h"
 #include "runtime/platform/file.h"
+#include "runtime/platform/parallel.h"
 #include "runtime/quant/quant.h"
 #include "runtime/support/alloc.h"
+#include "runtime/support/error.h"
 #include "tools/cli.h"
 
 static const char synth_usage[] =
@@ -60,7 +62,7 @@ static void list_shapes(FILE *out) {
 }
 
 /* ---- encoding one tensor on several threads ---------------------------------------------------
- * Each thread draws and encodes a contiguous range of rows in chunks, so the output does not
+ * Each worker draws and encodes a contiguous range of rows in chunks, so the output does not
  * depend on the number of threads (the values depend only on seed, name and row). */
 
 typedef struct encode_job {
@@ -68,30 +70,19 @@ typedef struct encode_job {
   uint64_t seed;
   ir_dtype type;
   uint8_t *out;
-  uint64_t row_len, row_bytes, n_rows;
-  int n_parts;
+  uint64_t row_len, row_bytes;
+  atomic_bool failed; /* a worker ran out of memory for its scratch rows */
 } encode_job;
 
-typedef struct encode_part {
-  const encode_job *job;
-  int index;
-  bool failed; /* out of memory for the scratch rows */
-} encode_part;
-
-static void *encode_part_run(void *arg) {
-  encode_part *part = arg;
-  const encode_job *job = part->job;
-  uint64_t first = job->n_rows * (uint64_t)part->index / (uint64_t)job->n_parts;
-  uint64_t last = job->n_rows * (uint64_t)(part->index + 1) / (uint64_t)job->n_parts;
+static void encode_rows(void *ctx, uint64_t first, uint64_t last, int worker) {
+  encode_job *job = ctx;
   uint64_t chunk_rows = CHUNK_ELEMS / job->row_len ? CHUNK_ELEMS / job->row_len : 1;
-  if (last <= first)
-    return NULL;
   if (chunk_rows > last - first)
     chunk_rows = last - first;
   float *scratch = rt_malloc((size_t)(chunk_rows * job->row_len * sizeof(float)));
   if (!scratch) {
-    part->failed = true;
-    return NULL;
+    atomic_store(&job->failed, true);
+    return;
   }
   for (uint64_t row = first; row < last; row += chunk_rows) {
     uint64_t n = last - row < chunk_rows ? last - row : chunk_rows;
@@ -100,31 +91,13 @@ static void *encode_part_run(void *arg) {
                    (int64_t)(n * job->row_len));
   }
   rt_free(scratch);
-  return NULL;
 }
 
 /* Returns false if memory ran out. */
-static bool encode_tensor(const encode_job *job) {
-  enum { MAX_THREADS = 256 };
-  encode_part parts[MAX_THREADS];
-  pthread_t threads[MAX_THREADS];
-  bool started[MAX_THREADS] = {false};
-  int n = job->n_parts;
-  for (int i = 0; i < n; i++)
-    parts[i] = (encode_part){job, i, false};
-  for (int i = 1; i < n; i++)
-    started[i] = pthread_create(&threads[i], NULL, encode_part_run, &parts[i]) == 0;
-  for (int i = 1; i < n; i++)
-    if (!started[i])
-      encode_part_run(&parts[i]); /* no thread: do that part here */
-  encode_part_run(&parts[0]);
-  bool ok = !parts[0].failed;
-  for (int i = 1; i < n; i++) {
-    if (started[i])
-      pthread_join(threads[i], NULL);
-    ok = ok && !parts[i].failed;
-  }
-  return ok;
+static bool encode_tensor(encode_job *job, uint64_t n_rows, int n_threads) {
+  atomic_init(&job->failed, false);
+  rt_parallel_for(n_threads, n_rows, encode_rows, job);
+  return !atomic_load(&job->failed);
 }
 
 /* ---- the command ----------------------------------------------------------------------------- */
@@ -283,6 +256,46 @@ static void format_shape(char *buf, size_t size, const gguf_synth_tensor *t) {
 
 static double gib(uint64_t bytes) { return (double)bytes / (double)(1ull << 30); }
 
+/* ---- one tensor at a time, as the writer asks for it ---------------------------------------- */
+
+typedef struct synth_writing {
+  const synth_options *options;
+  const gguf_synth_tensor *plan;
+  const gguf_mix_tensor *mix;
+  size_t n_tensors;
+  double start; /* rt_time_ms when writing began, for the progress lines */
+} synth_writing;
+
+typedef struct tensor_source {
+  const synth_writing *writing;
+  size_t index;
+} tensor_source;
+
+/* The writer's fill: draws and encodes tensor `index` straight into the writer's buffer. */
+static chord_status fill_tensor(void *ctx, void *out, uint64_t n_bytes, chord_error *error) {
+  const tensor_source *source = ctx;
+  const synth_writing *w = source->writing;
+  const gguf_synth_tensor *t = &w->plan[source->index];
+  const ir_dtype type = w->mix[source->index].target;
+  uint64_t row_bytes;
+  ir_dtype_row_bytes(type, t->dims[0], &row_bytes);
+  encode_job job = {.tensor = t,
+                    .seed = w->options->seed,
+                    .type = type,
+                    .out = out,
+                    .row_len = t->dims[0],
+                    .row_bytes = row_bytes};
+  if (!encode_tensor(&job, t->dims[1], w->options->threads))
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory encoding %s", t->name);
+  if (!w->options->quiet) {
+    char shape[48];
+    format_shape(shape, sizeof shape, t);
+    fprintf(stderr, "[%4zu/%4zu] %-34s %-18s %-6s %8.1f s\n", source->index + 1, w->n_tensors,
+            t->name, shape, ir_dtype_name(type), (rt_time_ms() - w->start) / 1000.0);
+  }
+  return CHORD_OK;
+}
+
 static int run(const synth_options *o) {
   const gguf_synth_arch *arch = NULL;
   gguf_synth_dims dims;
@@ -305,7 +318,7 @@ static int run(const synth_options *o) {
     return cli_error("%s", error.message);
   gguf_synth_tensor *plan = NULL;
   gguf_mix_tensor *mix = NULL;
-  uint8_t **data = NULL;
+  tensor_source *sources = NULL;
   size_t n = 0;
   gguf_writer *writer = NULL;
   rc = 1;
@@ -324,8 +337,8 @@ static int run(const synth_options *o) {
 
   /* The types, exactly as llama-quantize would choose them for this model. */
   mix = rt_calloc(n, sizeof *mix);
-  data = rt_calloc(n, sizeof *data);
-  if (!mix || !data) {
+  sources = rt_calloc(n, sizeof *sources);
+  if (!mix || !sources) {
     cli_error("out of memory");
     goto done;
   }
@@ -368,15 +381,6 @@ static int run(const synth_options *o) {
     rc = 0;
     goto done;
   }
-  /* The GGUF writer keeps every tensor's bytes until it writes the file, so the whole model
-   * must fit in memory (a streaming writer would lift this; see docs/synth.md). */
-  uint64_t memory = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-  if (memory && total > memory / 8 * 7) {
-    cli_error("the model needs %.1f GiB in memory before it is written, more than this machine "
-              "can spare (%.1f GiB); choose a smaller --type or shape",
-              gib(total), gib(memory));
-    goto done;
-  }
   if ((rc = check_output(o->output)) != 0)
     goto done;
   rc = 1;
@@ -399,48 +403,32 @@ static int run(const synth_options *o) {
     fprintf(stderr,
             "synth: %s, %zu tensors, %.1f M parameters, vocabulary %" PRIu32 ", %s, %.2f GiB\n",
             name, n, (double)parameters / 1e6, dims.n_vocab, file_type->name, gib(total));
-  double start = rt_time_ms();
+  /* Each tensor is drawn and encoded when the writer reaches it, so about one tensor is in
+   * memory at a time, whatever the model's size. */
+  synth_writing writing = {o, plan, mix, n, 0.0};
   for (size_t i = 0; i < n; i++) {
     const gguf_synth_tensor *t = &plan[i];
-    uint64_t elems = t->dims[0] * t->dims[1], bytes, row_bytes;
-    ir_dtype_row_bytes(mix[i].target, elems, &bytes);
-    ir_dtype_row_bytes(mix[i].target, t->dims[0], &row_bytes);
-    data[i] = rt_malloc(bytes ? (size_t)bytes : 1);
-    if (!data[i]) {
-      cli_error("out of memory for %s (%" PRIu64 " bytes)", t->name, bytes);
-      goto done;
-    }
-    encode_job job = {t,          o->seed,   mix[i].target, data[i],
-                      t->dims[0], row_bytes, t->dims[1],    o->threads};
-    if (!encode_tensor(&job)) {
-      cli_error("out of memory encoding %s", t->name);
-      goto done;
-    }
-    if (gguf_writer_add_tensor(writer, t->name, mix[i].target, t->n_dims, t->dims, data[i], bytes,
-                               &error)) {
+    uint64_t bytes;
+    ir_dtype_row_bytes(mix[i].target, t->dims[0] * t->dims[1], &bytes);
+    sources[i] = (tensor_source){&writing, i};
+    if (gguf_writer_add_tensor_source(writer, t->name, mix[i].target, t->n_dims, t->dims, bytes,
+                                      fill_tensor, &sources[i], &error)) {
       cli_error("%s", error.message);
       goto done;
     }
-    if (!o->quiet) {
-      char shape[48];
-      format_shape(shape, sizeof shape, t);
-      fprintf(stderr, "[%4zu/%4zu] %-34s %-18s %-6s %8.1f s\n", i + 1, n, t->name, shape,
-              ir_dtype_name(mix[i].target), (rt_time_ms() - start) / 1000.0);
-    }
   }
+  writing.start = rt_time_ms();
   if (gguf_writer_write(writer, o->output, &error)) {
     cli_error("%s", error.message);
     goto done;
   }
   if (!o->quiet)
     fprintf(stderr, "synth: wrote %s (%.2f GiB) in %.1f s\n", o->output, gib(total),
-            (rt_time_ms() - start) / 1000.0);
+            (rt_time_ms() - writing.start) / 1000.0);
   rc = 0;
 done:
   gguf_writer_free(writer);
-  for (size_t i = 0; data && i < n; i++)
-    rt_free(data[i]);
-  rt_free(data);
+  rt_free(sources);
   rt_free(mix);
   rt_free(plan);
   gguf_close(vocab);

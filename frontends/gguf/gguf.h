@@ -123,8 +123,9 @@ bool gguf_string_eq(gguf_string s, const char *c);
 
 /* ---- writer ---------------------------------------------------------------------------------- */
 
-/* Builds a GGUF v3 file in memory (metadata is copied; tensor data is referenced until written)
- * and writes it to a temporary name that is renamed into place only when complete. */
+/* Builds a GGUF v3 file (metadata is copied; tensor data is referenced, or asked for while the
+ * file is written) and writes it to a temporary name that is renamed into place only when
+ * complete. */
 typedef struct gguf_writer gguf_writer;
 
 gguf_writer *gguf_writer_init(void);
@@ -150,6 +151,19 @@ chord_status gguf_writer_copy_kv(gguf_writer *writer, const gguf_file *file, cho
 chord_status gguf_writer_add_tensor(gguf_writer *writer, const char *name, ir_dtype type,
                                     uint32_t n_dims, const uint64_t *dims, const void *data,
                                     uint64_t n_bytes, chord_error *error);
+/* Produces a tensor's n_bytes bytes into out; an error status (with error set) aborts the write. */
+typedef chord_status (*gguf_tensor_fill_fn)(void *ctx, void *out, uint64_t n_bytes,
+                                            chord_error *error);
+/* Adds a tensor whose bytes are produced while the file is written: gguf_writer_write calls fill
+ * once, in file order, into one buffer it reuses for every such tensor (allocated once, at the
+ * largest one's size), so a writer of N tensors holds about one in memory instead of all. ctx must
+ * stay valid until gguf_writer_write returns. Arguments are checked as by gguf_writer_add_tensor.
+ */
+chord_status gguf_writer_add_tensor_source(gguf_writer *writer, const char *name, ir_dtype type,
+                                           uint32_t n_dims, const uint64_t *dims, uint64_t n_bytes,
+                                           gguf_tensor_fill_fn fill, void *ctx, chord_error *error);
+/* Writes the file. A fill that fails, like any other failure, leaves no file (nor a temporary
+ * one) and its error is returned. */
 chord_status gguf_writer_write(gguf_writer *writer, const char *path, chord_error *error);
 
 #endif

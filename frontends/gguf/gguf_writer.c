@@ -1,6 +1,7 @@
 /* GGUF v3 writer. Metadata values are serialized the moment they are set (so the writer owns its
- * bytes and the source of a copied value may be closed); tensor data is referenced and streamed
- * out at write time. Output goes through rt_output_*: a temporary file renamed when complete. */
+ * bytes and the source of a copied value may be closed); tensor data is referenced, or produced by
+ * the caller's fill into one reused buffer, and streamed out at write time. Output goes through
+ * rt_output_*: a temporary file renamed when complete. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -51,7 +52,9 @@ typedef struct writer_tensor {
   ir_dtype type;
   uint32_t n_dims;
   uint64_t dims[GGUF_MAX_DIMS];
-  const void *data;
+  const void *data;         /* the bytes, or NULL for a source */
+  gguf_tensor_fill_fn fill; /* a source: asked for the bytes while writing */
+  void *fill_ctx;
   uint64_t n_bytes;
 } writer_tensor;
 
@@ -211,9 +214,10 @@ chord_status gguf_writer_copy_kv(gguf_writer *w, const gguf_file *file, chord_er
   return CHORD_OK;
 }
 
-chord_status gguf_writer_add_tensor(gguf_writer *w, const char *name, ir_dtype type,
-                                    uint32_t n_dims, const uint64_t *dims, const void *data,
-                                    uint64_t n_bytes, chord_error *error) {
+/* Checks a tensor's description and appends it; the caller then sets its data or source. */
+static chord_status add_tensor(gguf_writer *w, const char *name, ir_dtype type, uint32_t n_dims,
+                               const uint64_t *dims, uint64_t n_bytes, writer_tensor **out,
+                               chord_error *error) {
   if (n_dims > GGUF_MAX_DIMS)
     return rt_error(error, CHORD_ERROR_INVALID,
                     "gguf writer: tensor '%s' has %" PRIu32 " dimensions", name, n_dims);
@@ -250,10 +254,33 @@ chord_status gguf_writer_add_tensor(gguf_writer *w, const char *name, ir_dtype t
   t->n_dims = n_dims;
   for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++)
     t->dims[d] = d < n_dims ? dims[d] : 1;
-  t->data = data;
   t->n_bytes = n_bytes;
   w->n_tensors++;
+  *out = t;
   return CHORD_OK;
+}
+
+chord_status gguf_writer_add_tensor(gguf_writer *w, const char *name, ir_dtype type,
+                                    uint32_t n_dims, const uint64_t *dims, const void *data,
+                                    uint64_t n_bytes, chord_error *error) {
+  writer_tensor *t;
+  chord_status s = add_tensor(w, name, type, n_dims, dims, n_bytes, &t, error);
+  if (s == CHORD_OK)
+    t->data = data;
+  return s;
+}
+
+chord_status gguf_writer_add_tensor_source(gguf_writer *w, const char *name, ir_dtype type,
+                                           uint32_t n_dims, const uint64_t *dims, uint64_t n_bytes,
+                                           gguf_tensor_fill_fn fill, void *ctx,
+                                           chord_error *error) {
+  writer_tensor *t;
+  chord_status s = add_tensor(w, name, type, n_dims, dims, n_bytes, &t, error);
+  if (s == CHORD_OK) {
+    t->fill = fill;
+    t->fill_ctx = ctx;
+  }
+  return s;
 }
 
 static uint64_t align_up(uint64_t x, uint32_t alignment) {
@@ -307,20 +334,49 @@ chord_status gguf_writer_write(gguf_writer *w, const char *path, chord_error *er
     rt_free(header.data);
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "%s: out of memory", path);
   }
+  /* One buffer serves every source, allocated before the file is created so that running out
+   * of memory leaves nothing behind. */
+  bool has_source = false;
+  uint64_t largest_source = 0;
+  for (uint64_t i = 0; i < w->n_tensors; i++) {
+    if (w->tensors[i].fill) {
+      has_source = true;
+      largest_source =
+          w->tensors[i].n_bytes > largest_source ? w->tensors[i].n_bytes : largest_source;
+    }
+  }
+  uint8_t *buffer = has_source ? rt_malloc((size_t)largest_source) : NULL;
+  if (has_source && !buffer) {
+    rt_free(header.data);
+    return rt_error(error, CHORD_ERROR_NO_MEMORY,
+                    "%s: out of memory for a tensor of %" PRIu64 " bytes", path, largest_source);
+  }
   rt_output_file out;
   chord_status s = rt_output_open(path, &out, error);
   if (s) {
     rt_free(header.data);
+    rt_free(buffer);
     return s;
   }
   fwrite(header.data, 1, (size_t)header.size, out.stream);
   write_padding(out.stream, align_up(header.size, w->alignment) - header.size);
   rt_free(header.data);
-  for (uint64_t i = 0; i < w->n_tensors; i++) {
+  for (uint64_t i = 0; i < w->n_tensors && !ferror(out.stream); i++) {
     const writer_tensor *t = &w->tensors[i];
-    fwrite(t->data, 1, (size_t)t->n_bytes, out.stream);
+    const void *data = t->data;
+    if (t->fill) {
+      if ((s = t->fill(t->fill_ctx, buffer, t->n_bytes, error)) != CHORD_OK) {
+        rt_output_abandon(&out);
+        rt_free(buffer);
+        return s;
+      }
+      data = buffer;
+    }
+    fwrite(data, 1, (size_t)t->n_bytes, out.stream);
     /* The last tensor is padded too, so every tensor's data is a whole number of aligned units. */
     write_padding(out.stream, align_up(t->n_bytes, w->alignment) - t->n_bytes);
   }
+  /* A write that failed (the loop stopped early, before filling the rest) is reported here. */
+  rt_free(buffer);
   return rt_output_commit(&out, error);
 }

@@ -3,7 +3,8 @@
  * The decoders match ggml's dequantize_row_* and gguf-py's numpy decoders bit for bit: each f16
  * scale is widened to f32 first, every product is one f32 multiplication and an offset is added in
  * a separate step (never fused; see the -ffp-contract=off in runtime/CMakeLists.txt). The encoders
- * are ggml's quantize_row_*_ref: the scale from the element of largest magnitude. */
+ * are ggml's quantize_row_*_ref: Q4_0, Q5_0 and Q8_0 take the scale from the element of largest
+ * magnitude, Q4_1 and Q5_1 spread the levels from the block's minimum to its maximum. */
 #include <math.h>
 
 #include "runtime/quant/quant.h"
@@ -74,6 +75,59 @@ static float signed_max_of(const float *x, int n) {
 
 static float reciprocal_or_zero(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
 
+/* min(top, trunc(shifted)) for the shifted >= 0 of finite input, as ggml's MIN(top, (int8_t)v).
+ * Written as a comparison first so that a NaN (from non-finite input) yields top instead of an
+ * undefined conversion. */
+static uint8_t capped_level(float shifted, int top) {
+  return shifted < (float)top ? (uint8_t)shifted : (uint8_t)top;
+}
+
+/* The symmetric types Q4_0 and Q5_0: d = max / -(n_levels / 2), so the element of largest
+ * magnitude lands on level 0, and q = x / d + n_levels / 2 rounded half up, capped at the top
+ * level (x / d lies in [-n/2, n/2], so the sum is never negative). Returns the f16 scale. */
+static uint16_t symmetric_levels(const float *x, int n_levels, uint8_t q[QUANT_QK]) {
+  const float half = (float)(n_levels / 2);
+  const float d = signed_max_of(x, QUANT_QK) / -half;
+  const float id = reciprocal_or_zero(d);
+  for (int j = 0; j < QUANT_QK; j++) {
+    const float scaled = x[j] * id;
+    q[j] = capped_level(scaled + (half + 0.5f), n_levels - 1);
+  }
+  return quant_f32_to_f16(d);
+}
+
+/* The offset types Q4_1 and Q5_1: level 0 is the block minimum and the top level its maximum,
+ * d = (max - min) / top, q = (x - min) / d rounded half up. Sets the f16 scale and minimum. */
+static void offset_levels(const float *x, int n_levels, uint16_t *d_out, uint16_t *m_out,
+                          uint8_t q[QUANT_QK]) {
+  float min = x[0], max = x[0];
+  for (int j = 1; j < QUANT_QK; j++) {
+    min = x[j] < min ? x[j] : min;
+    max = x[j] > max ? x[j] : max;
+  }
+  const float d = (max - min) / (float)(n_levels - 1);
+  const float id = reciprocal_or_zero(d);
+  for (int j = 0; j < QUANT_QK; j++) {
+    const float scaled = (x[j] - min) * id;
+    q[j] = capped_level(scaled + 0.5f, n_levels - 1);
+  }
+  *d_out = quant_f32_to_f16(d);
+  *m_out = quant_f32_to_f16(min);
+}
+
+/* Packs 32 levels: the low 4 bits into qs and, for the 5-bit types (qh not NULL), the fifth bits
+ * into qh (see quant_field_put). */
+static void pack_levels(const uint8_t q[QUANT_QK], uint8_t qs[QUANT_QK / 2], uint8_t qh[4]) {
+  memset(qs, 0, QUANT_QK / 2);
+  if (qh)
+    memset(qh, 0, 4);
+  for (int j = 0; j < QUANT_QK; j++) {
+    quant_field_put(qs, j, 4, QUANT_QK / 2, q[j] & 15);
+    if (qh)
+      quant_field_put(qh, j, 1, 1, q[j] >> 4);
+  }
+}
+
 /* ---- Q4_0 ---- */
 
 static void decode_q4_0(const uint8_t *block, float *out) {
@@ -88,23 +142,11 @@ void quant_dequantize_q4_0(const void *blocks, float *out, int64_t n) {
   quant_decode_blocks(blocks, out, n, QUANT_QK, sizeof(quant_block_q4_0), decode_q4_0);
 }
 
-/* x / d + 8.5 truncated and capped at 15 (x / d lies in [-8, 8], so the sum is positive). Written
- * as a comparison first so that a NaN (from non-finite input) yields 15 instead of an undefined
- * conversion. */
-static uint8_t q4_0_level(float x, float id) {
-  const float scaled = x * id;
-  const float shifted = scaled + 8.5f;
-  return shifted < 15.0f ? (uint8_t)shifted : 15;
-}
-
 static void encode_q4_0(const float *x, uint8_t *block) {
   quant_block_q4_0 b;
-  const float d = signed_max_of(x, QUANT_QK) / -8.0f;
-  const float id = reciprocal_or_zero(d);
-  b.d = quant_f32_to_f16(d);
-  memset(b.qs, 0, sizeof b.qs);
-  for (int j = 0; j < QUANT_QK; j++)
-    quant_field_put(b.qs, j, 4, QUANT_QK / 2, q4_0_level(x[j], id));
+  uint8_t q[QUANT_QK];
+  b.d = symmetric_levels(x, 16, q);
+  pack_levels(q, b.qs, NULL);
   memcpy(block, &b, sizeof b);
 }
 
@@ -129,6 +171,18 @@ void quant_dequantize_q4_1(const void *blocks, float *out, int64_t n) {
   quant_decode_blocks(blocks, out, n, QUANT_QK, sizeof(quant_block_q4_1), decode_q4_1);
 }
 
+static void encode_q4_1(const float *x, uint8_t *block) {
+  quant_block_q4_1 b;
+  uint8_t q[QUANT_QK];
+  offset_levels(x, 16, &b.d, &b.m, q);
+  pack_levels(q, b.qs, NULL);
+  memcpy(block, &b, sizeof b);
+}
+
+void quant_quantize_q4_1(const float *in, void *blocks, int64_t n) {
+  quant_encode_blocks(in, blocks, n, QUANT_QK, sizeof(quant_block_q4_1), encode_q4_1);
+}
+
 /* ---- Q5_0 ---- */
 
 static void decode_q5_0(const uint8_t *block, float *out) {
@@ -143,6 +197,18 @@ static void decode_q5_0(const uint8_t *block, float *out) {
 
 void quant_dequantize_q5_0(const void *blocks, float *out, int64_t n) {
   quant_decode_blocks(blocks, out, n, QUANT_QK, sizeof(quant_block_q5_0), decode_q5_0);
+}
+
+static void encode_q5_0(const float *x, uint8_t *block) {
+  quant_block_q5_0 b;
+  uint8_t q[QUANT_QK];
+  b.d = symmetric_levels(x, 32, q);
+  pack_levels(q, b.qs, b.qh);
+  memcpy(block, &b, sizeof b);
+}
+
+void quant_quantize_q5_0(const float *in, void *blocks, int64_t n) {
+  quant_encode_blocks(in, blocks, n, QUANT_QK, sizeof(quant_block_q5_0), encode_q5_0);
 }
 
 /* ---- Q5_1 ---- */
@@ -161,6 +227,18 @@ static void decode_q5_1(const uint8_t *block, float *out) {
 
 void quant_dequantize_q5_1(const void *blocks, float *out, int64_t n) {
   quant_decode_blocks(blocks, out, n, QUANT_QK, sizeof(quant_block_q5_1), decode_q5_1);
+}
+
+static void encode_q5_1(const float *x, uint8_t *block) {
+  quant_block_q5_1 b;
+  uint8_t q[QUANT_QK];
+  offset_levels(x, 32, &b.d, &b.m, q);
+  pack_levels(q, b.qs, b.qh);
+  memcpy(block, &b, sizeof b);
+}
+
+void quant_quantize_q5_1(const float *in, void *blocks, int64_t n) {
+  quant_encode_blocks(in, blocks, n, QUANT_QK, sizeof(quant_block_q5_1), encode_q5_1);
 }
 
 /* ---- Q8_0 ---- */

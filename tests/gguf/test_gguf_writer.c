@@ -1,6 +1,7 @@
 /* The GGUF writer: what it writes reads back exactly (every value type, arrays of arrays, tensors
- * of several types, a non-default alignment), copying a real file's metadata is lossless, and a
- * failed write leaves neither the file nor a temporary behind. */
+ * of several types, a non-default alignment), tensors from sources (a fill called while writing)
+ * give the same file as tensors from memory, copying a real file's metadata is lossless, and a
+ * failed write (a failing fill included) leaves neither the file nor a temporary behind. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 
 #include "frontends/gguf/gguf.h"
 #include "runtime/support/alloc.h"
+#include "runtime/support/error.h"
 #include "test_bytes.h"
 
 static char temp_dir[256];
@@ -218,8 +220,34 @@ static void fill_tensor_data(void) {
 
 static char scalar_key[N_SCALARS][32];
 
-/* Fills w with everything above; returns the status of the first call that fails. */
-static chord_status fill_writer(gguf_writer *w, chord_error *error) {
+/* A tensor whose bytes come from test_fill: the call is recorded, then tensor_data[index] is
+ * copied out, or with `fail` set that status is returned instead. */
+typedef struct test_source {
+  int index;
+  chord_status fail;
+  int calls;
+  int order; /* the place of its (last) call among all fills, from 1 */
+  void *buffer;
+  uint64_t n_bytes;
+} test_source;
+
+static int fill_calls;
+
+static chord_status test_fill(void *ctx, void *out, uint64_t n_bytes, chord_error *error) {
+  test_source *source = ctx;
+  source->calls++;
+  source->order = ++fill_calls;
+  source->buffer = out;
+  source->n_bytes = n_bytes;
+  if (source->fail)
+    return rt_error(error, source->fail, "source %d is unreadable", source->index);
+  memcpy(out, tensor_data[source->index], (size_t)n_bytes);
+  return CHORD_OK;
+}
+
+/* Fills w with everything above; returns the status of the first call that fails. With sources
+ * (N_TENSORS of them), the tensors come from test_fill instead of memory. */
+static chord_status fill_writer_from(gguf_writer *w, test_source *sources, chord_error *error) {
   chord_status s;
   fill_tensor_data();
   gguf_writer_set_alignment(w, ALIGNMENT);
@@ -243,11 +271,24 @@ static chord_status fill_writer(gguf_writer *w, chord_error *error) {
       (s = gguf_writer_set_string(w, "c.replaced", "first", error)) ||
       (s = gguf_writer_set_u32(w, "c.replaced", 5, error)))
     return s;
-  for (int t = 0; t < N_TENSORS; t++)
-    if ((s = gguf_writer_add_tensor(w, tensors[t].name, tensors[t].type, tensors[t].n_dims,
-                                    tensors[t].dims, tensor_data[t], tensors[t].n_bytes, error)))
+  for (int t = 0; t < N_TENSORS; t++) {
+    if (sources) {
+      sources[t] = (test_source){.index = t};
+      s = gguf_writer_add_tensor_source(w, tensors[t].name, tensors[t].type, tensors[t].n_dims,
+                                        tensors[t].dims, tensors[t].n_bytes, test_fill, &sources[t],
+                                        error);
+    } else {
+      s = gguf_writer_add_tensor(w, tensors[t].name, tensors[t].type, tensors[t].n_dims,
+                                 tensors[t].dims, tensor_data[t], tensors[t].n_bytes, error);
+    }
+    if (s)
       return s;
+  }
   return CHORD_OK;
+}
+
+static chord_status fill_writer(gguf_writer *w, chord_error *error) {
+  return fill_writer_from(w, NULL, error);
 }
 
 /* The keys fill_writer sets, in order, plus general.alignment added by the write. */
@@ -417,6 +458,113 @@ Test(gguf_writer, alignment_key_agrees_with_the_layout) {
   gguf_close(f);
 }
 
+/* ---- tensors from sources ------------------------------------------------------------------- */
+
+static uint8_t *read_whole_file(const char *path, long *size) {
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+  fseek(f, 0, SEEK_END);
+  *size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *bytes = malloc(*size ? (size_t)*size : 1);
+  cr_assert_not_null(bytes);
+  cr_assert_eq(fread(bytes, 1, (size_t)*size, f), (size_t)*size);
+  fclose(f);
+  return bytes;
+}
+
+/* The same tensors from sources and from memory give the same bytes; each fill is called once, in
+ * file order, with the tensor's size, into one buffer (ASan checks that it is large enough: the
+ * largest tensor is not the first). */
+Test(gguf_writer, sources_write_the_same_file_as_memory) {
+  char from_memory[512], from_sources[512];
+  snprintf(from_memory, sizeof from_memory, "%s/memory.gguf", temp_dir);
+  snprintf(from_sources, sizeof from_sources, "%s/sources.gguf", temp_dir);
+  chord_error error;
+  gguf_writer *w = gguf_writer_init();
+  cr_assert_eq(fill_writer(w, &error), CHORD_OK, "%s", error.message);
+  cr_assert_eq(gguf_writer_write(w, from_memory, &error), CHORD_OK, "%s", error.message);
+  gguf_writer_free(w);
+
+  test_source sources[N_TENSORS];
+  fill_calls = 0;
+  w = gguf_writer_init();
+  cr_assert_eq(fill_writer_from(w, sources, &error), CHORD_OK, "%s", error.message);
+  cr_assert_eq(fill_calls, 0, "nothing is filled before the write");
+  cr_assert_eq(gguf_writer_write(w, from_sources, &error), CHORD_OK, "%s", error.message);
+  gguf_writer_free(w);
+  for (int t = 0; t < N_TENSORS; t++) {
+    cr_assert_eq(sources[t].calls, 1, "%s filled %d times", tensors[t].name, sources[t].calls);
+    cr_assert_eq(sources[t].order, t + 1, "%s filled out of order", tensors[t].name);
+    cr_assert_eq(sources[t].n_bytes, tensors[t].n_bytes, "%s", tensors[t].name);
+    cr_assert_eq(sources[t].buffer, sources[0].buffer, "%s: a buffer of its own", tensors[t].name);
+  }
+
+  long memory_size, sources_size;
+  uint8_t *a = read_whole_file(from_memory, &memory_size);
+  uint8_t *b = read_whole_file(from_sources, &sources_size);
+  cr_assert_eq(sources_size, memory_size);
+  cr_assert_eq(memcmp(a, b, (size_t)memory_size), 0, "the files differ");
+  free(a);
+  free(b);
+  test_expect_no_leaks();
+}
+
+/* Sources and tensors in memory mix in one file, each read back where it belongs. */
+Test(gguf_writer, sources_mix_with_tensors_in_memory) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/mixed.gguf", temp_dir);
+  chord_error error;
+  fill_tensor_data();
+  test_source sources[N_TENSORS];
+  fill_calls = 0;
+  gguf_writer *w = gguf_writer_init();
+  for (int t = 0; t < N_TENSORS; t++) {
+    chord_status s;
+    sources[t] = (test_source){.index = t};
+    if (t % 2)
+      s = gguf_writer_add_tensor_source(w, tensors[t].name, tensors[t].type, tensors[t].n_dims,
+                                        tensors[t].dims, tensors[t].n_bytes, test_fill, &sources[t],
+                                        &error);
+    else
+      s = gguf_writer_add_tensor(w, tensors[t].name, tensors[t].type, tensors[t].n_dims,
+                                 tensors[t].dims, tensor_data[t], tensors[t].n_bytes, &error);
+    cr_assert_eq(s, CHORD_OK, "%s", error.message);
+  }
+  cr_assert_eq(gguf_writer_write(w, path, &error), CHORD_OK, "%s", error.message);
+  gguf_writer_free(w);
+  gguf_file *f;
+  cr_assert_eq(gguf_open(path, &f, &error), CHORD_OK, "%s", error.message);
+  cr_assert_eq(f->n_tensors, N_TENSORS);
+  for (int t = 0; t < N_TENSORS; t++) {
+    cr_assert_eq(sources[t].calls, t % 2, "%s", tensors[t].name);
+    cr_assert_eq(f->tensors[t].n_bytes, tensors[t].n_bytes);
+    cr_assert_eq(memcmp(f->tensors[t].data, tensor_data[t], tensors[t].n_bytes), 0,
+                 "%s: data differs", tensors[t].name);
+  }
+  gguf_close(f);
+  test_expect_no_leaks();
+}
+
+Test(gguf_writer, add_tensor_source_rejects_bad_arguments) {
+  gguf_writer *w = gguf_writer_init();
+  chord_error error;
+  test_source source = {0};
+  uint64_t dims[1] = {4};
+  cr_assert_eq(
+      gguf_writer_add_tensor_source(w, "t", IR_DTYPE_F32, 1, dims, 15, test_fill, &source, &error),
+      CHORD_ERROR_INVALID);
+  cr_assert(strstr(error.message, "15 bytes do not hold 4 f32 elements") != NULL, "%s",
+            error.message);
+  static const float data[4];
+  cr_assert_eq(gguf_writer_add_tensor(w, "t", IR_DTYPE_F32, 1, dims, data, 16, &error), CHORD_OK);
+  cr_assert_eq(
+      gguf_writer_add_tensor_source(w, "t", IR_DTYPE_F32, 1, dims, 16, test_fill, &source, &error),
+      CHORD_ERROR_INVALID);
+  cr_assert(strstr(error.message, "duplicate tensor 't'") != NULL, "%s", error.message);
+  gguf_writer_free(w);
+}
+
 /* ---- copying a real file --------------------------------------------------------------------- */
 
 Test(gguf_writer, copy_kv_of_a_vocab_file_is_lossless) {
@@ -464,15 +612,32 @@ Test(gguf_writer, missing_directory_is_an_io_error) {
   gguf_writer_free(w);
 }
 
+/* An older file at path, which a failed write must leave as it was. */
+static void put_old_file(const char *path) {
+  FILE *old = fopen(path, "wb");
+  cr_assert_not_null(old);
+  fputs("old contents", old);
+  fclose(old);
+}
+
+/* temp_dir holds nothing but `name`, the file at path, with put_old_file's contents. */
+static void expect_only_old_file(const char *path, const char *name) {
+  char only[256];
+  cr_assert_eq(temp_dir_entries(only, sizeof only), 1, "the temporary file must be removed");
+  cr_assert_str_eq(only, name);
+  long size;
+  uint8_t *contents = read_whole_file(path, &size);
+  cr_assert_eq(size, (long)strlen("old contents"));
+  cr_assert_eq(memcmp(contents, "old contents", (size_t)size), 0, "the old file was changed");
+  free(contents);
+}
+
 /* A write that fails half-way (the file size limit stops it after 4 KiB) reports an I/O error
  * and removes its temporary file; an older file at the path is left as it was. */
 Test(gguf_writer, failed_write_leaves_no_temporary_file) {
   char path[512];
   snprintf(path, sizeof path, "%s/big.gguf", temp_dir);
-  FILE *old = fopen(path, "wb");
-  cr_assert_not_null(old);
-  fputs("old contents", old);
-  fclose(old);
+  put_old_file(path);
 
   static uint8_t big[1 << 16];
   uint64_t dims[1] = {sizeof big};
@@ -488,30 +653,48 @@ Test(gguf_writer, failed_write_leaves_no_temporary_file) {
   cr_assert(strstr(error.message, "write failed") != NULL, "%s", error.message);
   gguf_writer_free(w);
 
-  char only[256];
-  cr_assert_eq(temp_dir_entries(only, sizeof only), 1, "the temporary file must be removed");
-  cr_assert_str_eq(only, "big.gguf");
-  char contents[64] = {0};
-  FILE *f = fopen(path, "rb");
-  cr_assert_not_null(f);
-  cr_assert_gt(fread(contents, 1, sizeof contents - 1, f), 0);
-  fclose(f);
-  cr_assert_str_eq(contents, "old contents");
+  expect_only_old_file(path, "big.gguf");
+  test_expect_no_leaks();
+}
+
+/* A fill that fails stops the write: its status and message are returned, later tensors are not
+ * filled, and neither the new file nor a temporary is left; an older file at the path stays. */
+Test(gguf_writer, failing_fill_leaves_no_file) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/unfilled.gguf", temp_dir);
+  put_old_file(path);
+
+  test_source sources[N_TENSORS];
+  fill_calls = 0;
+  chord_error error;
+  gguf_writer *w = gguf_writer_init();
+  cr_assert_eq(fill_writer_from(w, sources, &error), CHORD_OK, "%s", error.message);
+  sources[2].fail = CHORD_ERROR_IO;
+  chord_status s = gguf_writer_write(w, path, &error);
+  gguf_writer_free(w);
+  cr_assert_eq(s, CHORD_ERROR_IO, "%s: %s", chord_status_name(s), error.message);
+  cr_assert_str_eq(error.message, "source 2 is unreadable");
+  for (int t = 0; t < N_TENSORS; t++)
+    cr_assert_eq(sources[t].calls, t <= 2, "%s filled %d times", tensors[t].name, sources[t].calls);
+
+  expect_only_old_file(path, "unfilled.gguf");
   test_expect_no_leaks();
 }
 
 /* Building and writing with the n-th allocation failing, for n = 0, 1, ... until it works: every
- * failure is a clean out-of-memory error and leaves no file; LeakSanitizer checks for leaks. */
-Test(gguf_writer, every_allocation_failure_is_clean) {
+ * failure is a clean out-of-memory error and leaves no file; LeakSanitizer checks for leaks. With
+ * sources, the buffer they share is one allocation more. */
+static void check_every_allocation_failure(bool from_sources) {
   char path[512];
   snprintf(path, sizeof path, "%s/oom.gguf", temp_dir);
+  test_source sources[N_TENSORS];
   for (long n = 0;; n++) {
     cr_assert_lt(n, 10000, "the write never succeeds");
     chord_error error = {0};
     rt_alloc_fail_after(n);
     gguf_writer *w = gguf_writer_init();
     chord_status s = CHORD_ERROR_NO_MEMORY;
-    if (w && (s = fill_writer(w, &error)) == CHORD_OK)
+    if (w && (s = fill_writer_from(w, from_sources ? sources : NULL, &error)) == CHORD_OK)
       s = gguf_writer_write(w, path, &error);
     rt_alloc_fail_after(-1);
     gguf_writer_free(w);
@@ -530,6 +713,15 @@ Test(gguf_writer, every_allocation_failure_is_clean) {
   chord_error error;
   cr_assert_eq(gguf_open(path, &f, &error), CHORD_OK, "%s", error.message);
   cr_assert_eq(f->n_tensors, N_TENSORS);
+  for (int t = 0; t < N_TENSORS; t++)
+    cr_assert_eq(memcmp(f->tensors[t].data, tensor_data[t], tensors[t].n_bytes), 0,
+                 "%s: data differs", tensors[t].name);
   gguf_close(f);
   test_expect_no_leaks();
+}
+
+Test(gguf_writer, every_allocation_failure_is_clean) { check_every_allocation_failure(false); }
+
+Test(gguf_writer, every_allocation_failure_with_sources_is_clean) {
+  check_every_allocation_failure(true);
 }

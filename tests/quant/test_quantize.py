@@ -1,9 +1,9 @@
 """chord's reference encoders: byte-identical to gguf-py where gguf-py has the same algorithm
-(Q4_0, Q8_0, F16, BF16), and for every encoder a quantize -> dequantize round trip whose RMSE is no
-worse than the reference quantizer's on the same seeded rows (quant_data.datasets): gguf-py's,
-measured here, or llama.cpp's (Q4_K, Q5_K, Q6_K, Q8_K), measured by
-scripts/make-quant-reference.py and committed in data/reference.json together with a hash of
-llama.cpp's bytes, which chord's must equal.
+(Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, F16, BF16), and for every encoder a quantize -> dequantize round
+trip whose RMSE is no worse than the reference quantizer's on the same seeded rows
+(quant_data.datasets): gguf-py's, measured here, or llama.cpp's (Q4_K, Q5_K, Q6_K, Q8_K),
+measured by scripts/make-quant-reference.py and committed in data/reference.json together with a
+hash of llama.cpp's bytes, which chord's must equal.
 
 usage: test_quantize.py QUANT_TOOL
 """
@@ -23,7 +23,7 @@ import quant_data
 from quant_data import QuantTool
 
 # gguf-py runs ggml's reference algorithm for these, so the bytes must match, not just the error.
-SAME_BYTES_AS_GGUF_PY = ["q4_0", "q8_0", "bf16", "f16"]
+SAME_BYTES_AS_GGUF_PY = ["q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "bf16", "f16"]
 # Allowed slack over the reference RMSE: rounding noise only.
 RMSE_RELATIVE_SLACK = 1.0001
 RMSE_ABSOLUTE_SLACK = 1e-9
