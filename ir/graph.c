@@ -152,6 +152,56 @@ ir_value *ir_graph_find(const ir_graph *g, ir_value_kind kind, const char *name,
   return NULL;
 }
 
+/* ---- surgery --------------------------------------------------------------------------------- */
+
+static void renumber(ir_graph *g, uint32_t from) {
+  for (uint32_t i = from; i < g->n_values; i++)
+    g->values[i]->index = i;
+}
+
+void ir_value_replace_uses(ir_graph *g, ir_value *from, ir_value *to) {
+  if (from == to)
+    return;
+  for (uint32_t i = 0; i < g->n_values; i++) {
+    ir_value *v = g->values[i];
+    for (uint32_t k = 0; k < v->n_operands; k++) {
+      if (v->operands[k] == from) {
+        v->operands[k] = to;
+        from->n_uses--;
+        to->n_uses++;
+      }
+    }
+  }
+  for (uint32_t i = 0; i < g->n_outputs; i++) {
+    if (g->outputs[i] == from) {
+      g->outputs[i] = to;
+      from->n_uses--;
+      to->n_uses++;
+    }
+  }
+}
+
+void ir_graph_erase(ir_graph *g, ir_value *v) {
+  RT_ASSERT(v->n_uses == 0 && v->index < g->n_values && g->values[v->index] == v);
+  for (uint32_t k = 0; k < v->n_operands; k++)
+    v->operands[k]->n_uses--;
+  uint32_t at = v->index;
+  memmove(&g->values[at], &g->values[at + 1], sizeof *g->values * (g->n_values - at - 1));
+  g->n_values--;
+  renumber(g, at);
+}
+
+void ir_graph_move(ir_graph *g, ir_value *v, uint32_t index) {
+  RT_ASSERT(v->index < g->n_values && g->values[v->index] == v && index < g->n_values);
+  uint32_t from = v->index;
+  if (from > index)
+    memmove(&g->values[index + 1], &g->values[index], sizeof *g->values * (from - index));
+  else if (from < index)
+    memmove(&g->values[from], &g->values[from + 1], sizeof *g->values * (index - from));
+  g->values[index] = v;
+  renumber(g, from < index ? from : index);
+}
+
 /* ---- attributes ------------------------------------------------------------------------------ */
 
 ir_attr ir_attr_int(ir_attr_id id, int64_t v) { return (ir_attr){.id = id, .as.i = v}; }

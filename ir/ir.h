@@ -172,6 +172,15 @@ chord_status ir_graph_add_output(ir_graph *g, ir_value *v, chord_error *error);
 /* Finds a value by name (weights by tensor name); NULL if none. */
 ir_value *ir_graph_find(const ir_graph *g, ir_value_kind kind, const char *name, size_t length);
 
+/* Graph surgery for passes (passes/rewriter.c goes through these). Each keeps `index` equal to the
+ * position in g->values. */
+/* Points every use of `from` (operands and outputs) at `to`; use counts follow. */
+void ir_value_replace_uses(ir_graph *g, ir_value *from, ir_value *to);
+/* Removes v, which must have no uses, from the graph and drops its uses of its operands. */
+void ir_graph_erase(ir_graph *g, ir_value *v);
+/* Moves v to position `index` (the values from there on shift one place later). */
+void ir_graph_move(ir_graph *g, ir_value *v, uint32_t index);
+
 /* ---- builder --------------------------------------------------------------------------------- */
 
 /* Appends op applied to operands with attrs (any order; copied and sorted), infers its type by the

@@ -9,8 +9,10 @@ static const cli_command commands[] = {
     {"info", cmd_info, "describe a GGUF model: architecture, hyper-parameters, tokenizer, tensors"},
     {"quantize", cmd_quantize, "convert a GGUF model's weights to another quant type"},
     {"synth", cmd_synth, "write a model of a real architecture and shape with random weights"},
+    {"tokenize", cmd_tokenize, "turn text into token ids with a model's tokenizer"},
     {"template", cmd_template, "render a chat conversation through a model's chat template"},
     {"opt", cmd_opt, "parse, verify, transform and print a graph in the IR text form"},
+    {"logits", cmd_logits, "evaluate a prompt and print the last position's logits as JSON"},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

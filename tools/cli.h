@@ -25,7 +25,9 @@ const char *cli_model_path(const char *given, char *buf, size_t size);
 int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_opt(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
 
 #endif

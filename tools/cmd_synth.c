@@ -150,7 +150,7 @@ static int parse_options(int argc, char **argv, synth_options *o) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   o->threads = cpus > 0 ? (int)cpus : 1;
   int c;
-  uint64_t v;
+  uint64_t v = 0;
   optind = 1;
   while ((c = getopt_long(argc, argv, "o:t:qh", options, NULL)) != -1) {
     switch (c) {

@@ -3,8 +3,6 @@
 metadata llama.cpp reads, the tokenizer of --vocab, seeded weights, and clean failures."""
 import filecmp
 import os
-import subprocess
-import sys
 import tempfile
 import unittest
 
@@ -13,29 +11,12 @@ import numpy as np
 from tool_test import (DEFAULT_MODEL, GPT2_VOCAB, SPM_VOCAB, GgufContents, chord, dry_run_types,
                        gguf_fields, gguf_tensors, info_json, mini_vocab, synth)
 
-try:
-    import llama_cpp
-except ImportError:  # the llama.cpp check is skipped without the package
-    llama_cpp = None
-
-# Runs in a child process: load, evaluate "Hello world", print the logits' size and finiteness.
-# llama.cpp's AMX matmul kernels die with SIGILL on machines whose CPU reports AMX that the
-# (virtual) machine does not enable, so the extra buffer types that route to them are turned off.
-LLAMA_CPP_RUN = """
-import sys, numpy as np, llama_cpp, llama_cpp.llama_cpp as low
-default_params = low.llama_model_default_params
-def no_extra_buffers():
-    p = default_params()
-    p.use_extra_bufts = False
-    return p
-low.llama_model_default_params = no_extra_buffers
-model = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=64, n_threads=1, verbose=False)
-tokens = model.tokenize(b"Hello world")
-model.eval(tokens)
-logits = np.ctypeslib.as_array(low.llama_get_logits_ith(model._ctx.ctx, -1),
-                               shape=(model.n_vocab(),))
-print("ok", model.n_vocab(), bool(np.all(np.isfinite(logits))))
-"""
+# That llama.cpp loads synth files of each architecture (its loader checks every tensor's name
+# and shape against the architecture) and gives finite logits is checked where llama.cpp is at
+# hand: scripts/make-logits-reference.py synthesizes F32 models of all three architectures, runs
+# them in llama.cpp and fails loudly if llama.cpp refuses a file or gives non-finite logits; the
+# logits it stores are what tests/interp/test_synth_logits.py compares `chord logits` against.
+# The test suite itself does not need llama.cpp.
 
 SMALL = {
     "llama": ("n_embd=256,n_layer=2,n_head=4,n_head_kv=2,n_ff=512", SPM_VOCAB),
@@ -128,17 +109,6 @@ class SynthArchitectures(unittest.TestCase):
         self.assertEqual({k for k in fields if k.startswith("tokenizer.")}, tokenizer_keys)
         for k in tokenizer_keys:
             self.assertEqual(fields[k], vocab_fields[k], k)
-        if llama_cpp is not None:
-            self.check_llama_cpp_runs(out, n_vocab)
-
-    def check_llama_cpp_runs(self, path, n_vocab):
-        """llama.cpp loads the file (its loader checks every tensor's name and shape against the
-        architecture), evaluates a prompt and gives finite logits. In a child process, so that a
-        crash inside llama.cpp fails this test rather than the whole run."""
-        result = subprocess.run([sys.executable, "-c", LLAMA_CPP_RUN, path], capture_output=True,
-                                text=True, timeout=300)
-        self.assertEqual(result.returncode, 0, result.stderr[-2000:])
-        self.assertEqual(result.stdout.split(), ["ok", str(n_vocab), "True"])
 
     def test_llama(self):
         self.check_arch("llama")
@@ -206,10 +176,11 @@ class SynthShapes(unittest.TestCase):
             out = chord("synth", "--shape", shape, "--vocab", SPM_VOCAB, "--dry-run").stdout
             self.assertIn(f" {parameters} parameters", out, shape)
 
-    @unittest.skipUnless(os.path.exists(DEFAULT_MODEL), "no default model")
     def test_gemma3_270m_matches_the_real_file(self):
         """With the real model's vocabulary, synth plans the real file's tensors, shapes and
-        Q4_K_M types, tensor for tensor."""
+        Q4_K_M types, tensor for tensor. Setup always installs the default model: its absence
+        is a failure, not a skip."""
+        self.assertTrue(os.path.exists(DEFAULT_MODEL), "no default model at " + DEFAULT_MODEL)
         out = chord("synth", "--shape", "gemma3-270m", "--vocab", DEFAULT_MODEL, "--type",
                     "Q4_K_M", "--dry-run").stdout
         planned = dry_run_types(out)

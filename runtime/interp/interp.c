@@ -1,0 +1,912 @@
+/* The reference interpreter (runtime/interp/interp.h): one function per op, dispatched from a
+ * switch over the op table with no default, so a new op lists this file among the places to
+ * handle. Every buffer is dense f32 (or i32 for token ids), outermost dim first. */
+#include "runtime/interp/interp.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "runtime/platform/parallel.h"
+#include "runtime/quant/quant.h"
+#include "runtime/support/alloc.h"
+#include "runtime/support/error.h"
+
+static const double INTERP_PI = 3.14159265358979323846;
+
+/* A value's storage during a run. Weights (and dequantize of a weight) are not materialized:
+ * matmul and get_rows decode them a row at a time; other users materialize them. */
+typedef struct interp_buffer {
+  uint32_t rank;
+  int64_t dims[IR_MAX_DIMS];
+  int64_t count;
+  float *f;            /* f32 data (owned unless borrowed) */
+  int32_t *i;          /* i32 data (owned) */
+  const uint8_t *rows; /* a weight's encoded data, when not materialized */
+  ir_dtype row_type;
+  bool borrowed; /* f points into state or another buffer */
+} interp_buffer;
+
+typedef struct interp_binding {
+  const char *name;
+  ir_dtype dtype;
+  const void *data;
+} interp_binding;
+
+typedef struct interp_input {
+  void *data;
+  int64_t count;
+} interp_input;
+
+struct interp_session {
+  const ir_graph *graph;
+  const gguf_file *file;
+  interp_buffer *buffers; /* one per value */
+  float **state;          /* one per value (state values only): the cache contents */
+  interp_input *inputs;   /* one per value (input values only) */
+  uint32_t *last_use;     /* index of the last user of each value */
+  interp_binding *bindings;
+  uint32_t n_bindings, cap_bindings;
+  int64_t positions, tokens;
+  int n_threads;
+};
+
+static int64_t dim_eval(const interp_session *s, ir_dim d) {
+  return d.t * s->tokens + d.p * s->positions + d.c;
+}
+
+static void buffer_release(interp_buffer *b) {
+  if (!b->borrowed)
+    rt_free(b->f);
+  rt_free(b->i);
+  memset(b, 0, sizeof *b);
+}
+
+static chord_status buffer_shape(interp_session *s, const ir_value *v, interp_buffer *b,
+                                 chord_error *error) {
+  b->rank = v->type.rank;
+  b->count = 1;
+  for (uint32_t d = 0; d < b->rank; d++) {
+    b->dims[d] = dim_eval(s, v->type.dims[d]);
+    if (b->dims[d] < 0)
+      return rt_error(error, CHORD_ERROR_INVALID,
+                      "%%%" PRIu32 ": negative dimension at T=%" PRId64 ", P=%" PRId64, v->index,
+                      s->tokens, s->positions);
+    b->count *= b->dims[d];
+  }
+  return CHORD_OK;
+}
+
+static chord_status buffer_alloc(interp_session *s, const ir_value *v, interp_buffer *b,
+                                 chord_error *error) {
+  chord_status st = buffer_shape(s, v, b, error);
+  if (st != CHORD_OK)
+    return st;
+  size_t n = (size_t)(b->count ? b->count : 1);
+  if (v->type.dtype == IR_DTYPE_I32)
+    b->i = rt_calloc(n, sizeof(int32_t));
+  else
+    b->f = rt_calloc(n, sizeof(float));
+  if (!b->i && !b->f)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory for %%%" PRIu32, v->index);
+  return CHORD_OK;
+}
+
+static uint64_t row_bytes(ir_dtype type, int64_t k) {
+  uint64_t n = 0;
+  ir_dtype_row_bytes(type, (uint64_t)k, &n);
+  return n;
+}
+
+/* Row r (of length k) of b as f32: a pointer into b, or decoded into tmp. */
+static const float *buffer_row(const interp_buffer *b, int64_t r, int64_t k, float *tmp) {
+  if (b->f)
+    return b->f + r * k;
+  quant_dequantize(b->row_type, b->rows + (uint64_t)r * row_bytes(b->row_type, k), tmp, k);
+  return tmp;
+}
+
+/* Makes b dense f32 (decoding a weight in full: only for users that need it whole). */
+static chord_status buffer_materialize(interp_buffer *b, chord_error *error) {
+  if (b->f || b->i)
+    return CHORD_OK;
+  int64_t k = b->rank ? b->dims[b->rank - 1] : 1;
+  int64_t rows = k ? b->count / k : 0;
+  b->f = rt_malloc((size_t)(b->count ? b->count : 1) * sizeof(float));
+  if (!b->f)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory decoding a weight");
+  for (int64_t r = 0; r < rows; r++)
+    quant_dequantize(b->row_type, b->rows + (uint64_t)r * row_bytes(b->row_type, k), b->f + r * k,
+                     k);
+  b->rows = NULL;
+  return CHORD_OK;
+}
+
+static interp_buffer *operand_buffer(interp_session *s, const ir_value *v, uint32_t i) {
+  return &s->buffers[v->operands[i]->index];
+}
+
+static double attr_float(const ir_value *v, ir_attr_id id, double fallback) {
+  const ir_attr *a = ir_value_attr(v, id);
+  return a ? a->as.f : fallback;
+}
+
+static int64_t attr_int(const ir_value *v, ir_attr_id id, int64_t fallback) {
+  const ir_attr *a = ir_value_attr(v, id);
+  return a ? a->as.i : fallback;
+}
+
+/* ---- element-wise ---------------------------------------------------------------------------- */
+
+/* The flat index into an operand of dims bd (rank br) broadcast to the result's index. */
+static int64_t broadcast_index(const interp_buffer *y, const interp_buffer *b, int64_t flat) {
+  int64_t idx = 0, stride = 1;
+  for (int d = (int)y->rank - 1, e = (int)b->rank - 1; d >= 0; d--, e--) {
+    int64_t coord = flat % y->dims[d];
+    flat /= y->dims[d];
+    if (e < 0)
+      continue;
+    if (b->dims[e] != 1)
+      idx += coord * stride;
+    stride *= b->dims[e];
+  }
+  return idx;
+}
+
+static chord_status op_binary(interp_session *s, const ir_value *v, interp_buffer *y,
+                              chord_error *error) {
+  interp_buffer *a = operand_buffer(s, v, 0), *b = operand_buffer(s, v, 1);
+  chord_status st = buffer_materialize(a, error);
+  if (st == CHORD_OK)
+    st = buffer_materialize(b, error);
+  if (st != CHORD_OK)
+    return st;
+  bool add = v->op == IR_OP_ADD;
+  for (int64_t i = 0; i < y->count; i++) {
+    float x0 = a->f[broadcast_index(y, a, i)], x1 = b->f[broadcast_index(y, b, i)];
+    y->f[i] = add ? x0 + x1 : x0 * x1;
+  }
+  return CHORD_OK;
+}
+
+static float gelu_tanh(float x) {
+  const float c = 0.7978845608028654f; /* sqrt(2/pi) */
+  return 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)));
+}
+
+static float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)); }
+
+static chord_status op_unary(interp_session *s, const ir_value *v, interp_buffer *y,
+                             chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  float scale = (float)attr_float(v, IR_ATTR_SCALE, 1.0);
+  bool erf_gelu = attr_int(v, IR_ATTR_APPROX, 0) == 1;
+  for (int64_t i = 0; i < y->count; i++) {
+    float t = x->f[i];
+    if (v->op == IR_OP_SCALE)
+      t *= scale;
+    else if (v->op == IR_OP_SILU)
+      t = t / (1.0f + expf(-t));
+    else
+      t = erf_gelu ? gelu_erf(t) : gelu_tanh(t);
+    y->f[i] = t;
+  }
+  return CHORD_OK;
+}
+
+/* ---- reductions along the last dim ----------------------------------------------------------- */
+
+static chord_status op_norm(interp_session *s, const ir_value *v, interp_buffer *y,
+                            chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  int64_t k = y->rank ? y->dims[y->rank - 1] : 1, rows = k ? y->count / k : 0;
+  double eps = attr_float(v, IR_ATTR_EPS, 0);
+  bool layer = v->op == IR_OP_LAYER_NORM;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *in = x->f + r * k;
+    float *out = y->f + r * k;
+    double mean = 0, sum2 = 0;
+    if (layer) {
+      for (int64_t j = 0; j < k; j++)
+        mean += in[j];
+      mean /= (double)k;
+    }
+    for (int64_t j = 0; j < k; j++)
+      sum2 += (in[j] - mean) * (in[j] - mean);
+    double inv = 1.0 / sqrt(sum2 / (double)k + eps);
+    for (int64_t j = 0; j < k; j++)
+      out[j] = (float)((in[j] - mean) * inv);
+  }
+  return CHORD_OK;
+}
+
+static chord_status op_softmax(interp_session *s, const ir_value *v, interp_buffer *y,
+                               chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0), *mask = NULL;
+  chord_status st = buffer_materialize(x, error);
+  if (st == CHORD_OK && v->n_operands > 1) {
+    mask = operand_buffer(s, v, 1);
+    st = buffer_materialize(mask, error);
+  }
+  if (st != CHORD_OK)
+    return st;
+  double scale = attr_float(v, IR_ATTR_SCALE, 1.0), cap = attr_float(v, IR_ATTR_SOFTCAP, 0.0);
+  int64_t k = y->rank ? y->dims[y->rank - 1] : 1, rows = k ? y->count / k : 0;
+  for (int64_t r = 0; r < rows; r++) {
+    float *out = y->f + r * k;
+    float top = -INFINITY;
+    for (int64_t j = 0; j < k; j++) {
+      double c = x->f[r * k + j] * scale;
+      if (cap > 0)
+        c = cap * tanh(c / cap);
+      if (mask)
+        c += mask->f[broadcast_index(y, mask, r * k + j)];
+      out[j] = (float)c;
+      if (out[j] > top)
+        top = out[j];
+    }
+    double sum = 0;
+    for (int64_t j = 0; j < k; j++) {
+      out[j] = top == -INFINITY ? 0.0f : expf(out[j] - top);
+      sum += out[j];
+    }
+    for (int64_t j = 0; j < k; j++)
+      out[j] = sum > 0 ? (float)(out[j] / sum) : 0.0f;
+  }
+  return CHORD_OK;
+}
+
+static chord_status op_argmax(interp_session *s, const ir_value *v, interp_buffer *y,
+                              chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  int64_t k = x->rank ? x->dims[x->rank - 1] : 1, rows = k ? x->count / k : 0;
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < k; j++)
+      if (x->f[r * k + j] > x->f[r * k + best])
+        best = j;
+    y->i[r] = (int32_t)best;
+  }
+  return CHORD_OK;
+}
+
+/* x [..., T, S]: query i sits at position P+i. */
+static chord_status op_mask(interp_session *s, const ir_value *v, interp_buffer *y,
+                            chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  int64_t window = v->op == IR_OP_SLIDING_WINDOW_MASK ? attr_int(v, IR_ATTR_WINDOW, 0) : 0;
+  int64_t cols = y->dims[y->rank - 1], rows = y->dims[y->rank - 2];
+  for (int64_t e = 0; e < y->count; e++) {
+    int64_t j = e % cols, i = (e / cols) % rows, q = s->positions + i;
+    bool masked = j > q || (window > 0 && j <= q - window);
+    y->f[e] = masked ? -INFINITY : x->f[e];
+  }
+  return CHORD_OK;
+}
+
+/* ---- matmul, get_rows, rope ------------------------------------------------------------------ */
+
+typedef struct matmul_job {
+  const interp_buffer *a, *b;
+  interp_buffer *y;
+  int64_t m, n, k;
+  int64_t a_batches;
+} matmul_job;
+
+/* The b batch (flat) used by a's batch ab: b's batch dims align to the end of a's and each
+ * either equals a's or divides it (a's index / ratio: grouped-query attention). */
+static int64_t matmul_b_batch(const interp_buffer *a, const interp_buffer *b, int64_t ab) {
+  int64_t flat = 0, stride = 1;
+  int ra = (int)a->rank - 2, rb = (int)b->rank - 2;
+  for (int d = ra - 1, e = rb - 1; d >= 0; d--, e--) {
+    int64_t coord = ab % a->dims[d];
+    ab /= a->dims[d];
+    if (e < 0)
+      continue;
+    flat += coord / (a->dims[d] / b->dims[e]) * stride;
+    stride *= b->dims[e];
+  }
+  return flat;
+}
+
+/* Items are (a batch, n) pairs: each decodes one row of b once and uses it for all M rows. */
+static void matmul_range(void *ctx, uint64_t first, uint64_t last, int worker) {
+  (void)worker;
+  matmul_job *job = ctx;
+  float *tmp = job->b->f ? NULL : rt_malloc((size_t)job->k * sizeof(float));
+  if (!job->b->f && !tmp)
+    return; /* reported by the caller: it checks that a decode buffer could be made */
+  for (uint64_t item = first; item < last; item++) {
+    int64_t ab = (int64_t)item / job->n, n = (int64_t)item % job->n;
+    int64_t bb = job->b->rank > 2 ? matmul_b_batch(job->a, job->b, ab) : 0;
+    const float *brow = buffer_row(job->b, bb * job->n + n, job->k, tmp);
+    for (int64_t m = 0; m < job->m; m++) {
+      const float *arow = job->a->f + (ab * job->m + m) * job->k;
+      float acc = 0.0f;
+      for (int64_t kk = 0; kk < job->k; kk++)
+        acc += arow[kk] * brow[kk];
+      job->y->f[(ab * job->m + m) * job->n + n] = acc;
+    }
+  }
+  rt_free(tmp);
+}
+
+static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffer *y,
+                              chord_error *error) {
+  interp_buffer *a = operand_buffer(s, v, 0), *b = operand_buffer(s, v, 1);
+  chord_status st = buffer_materialize(a, error);
+  if (st != CHORD_OK)
+    return st;
+  matmul_job job = {.a = a, .b = b, .y = y};
+  job.k = a->dims[a->rank - 1];
+  job.n = b->dims[b->rank - 2];
+  job.m = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
+  job.a_batches = job.k && job.m ? a->count / (job.m * job.k) : 0;
+  if (b->rank > 2) { /* batched: a's leading dims beyond b's count as batches too */
+    st = buffer_materialize(b, error);
+    if (st != CHORD_OK)
+      return st;
+  } else { /* one weight for every row of a */
+    job.m = job.k ? a->count / job.k : 0;
+    job.a_batches = 1;
+  }
+  if (!b->f) { /* check up front that the workers can make their decode buffers */
+    float *probe = rt_malloc((size_t)job.k * sizeof(float));
+    if (!probe)
+      return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
+    rt_free(probe);
+  }
+  uint64_t items = (uint64_t)(job.a_batches * job.n);
+  rt_parallel_for(items >= 256 ? s->n_threads : 1, items, matmul_range, &job);
+  return CHORD_OK;
+}
+
+static chord_status op_get_rows(interp_session *s, const ir_value *v, interp_buffer *y,
+                                chord_error *error) {
+  interp_buffer *table = operand_buffer(s, v, 0), *ids = operand_buffer(s, v, 1);
+  int64_t rows = table->dims[0], d = table->dims[table->rank - 1];
+  float *tmp = table->f ? NULL : rt_malloc((size_t)d * sizeof(float));
+  if (!table->f && !tmp)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in get_rows");
+  for (int64_t i = 0; i < ids->count; i++) {
+    int32_t id = ids->i[i];
+    if (id < 0 || id >= rows) {
+      rt_free(tmp);
+      return rt_error(error, CHORD_ERROR_INVALID,
+                      "%%%" PRIu32 " (get_rows): id %" PRId32 " out of range [0, %" PRId64 ")",
+                      v->index, id, rows);
+    }
+    memcpy(y->f + i * d, buffer_row(table, id, d, tmp), (size_t)d * sizeof(float));
+  }
+  rt_free(tmp);
+  return CHORD_OK;
+}
+
+/* Frequency of rotary pair i (of n_rot/2) under the op's scaling attributes. */
+static double rope_theta_scale(const ir_value *v, int64_t i, int64_t n_rot, double *mscale) {
+  double base = attr_float(v, IR_ATTR_FREQ_BASE, 10000.0);
+  double freq = pow(base, -2.0 * (double)i / (double)n_rot);
+  int64_t scaling = attr_int(v, IR_ATTR_SCALING, 0);
+  double fs = attr_float(v, IR_ATTR_FREQ_SCALE, 1.0);
+  *mscale = 1.0;
+  if (scaling == 1) { /* linear */
+    freq *= fs;
+  } else if (scaling == 3) { /* llama3: wavelength bands between low and high frequency */
+    double factor = fs > 0 && fs != 1.0 ? 1.0 / fs : 8.0;
+    double low = attr_float(v, IR_ATTR_LOW_FREQ_FACTOR, 1.0);
+    double high = attr_float(v, IR_ATTR_HIGH_FREQ_FACTOR, 4.0);
+    double ctx = (double)attr_int(v, IR_ATTR_ORIG_CTX, 8192);
+    double wavelen = 2.0 * INTERP_PI / freq, low_wl = ctx / low, high_wl = ctx / high;
+    if (wavelen > low_wl) {
+      freq /= factor;
+    } else if (wavelen >= high_wl) {
+      double smooth = (ctx / wavelen - low) / (high - low);
+      freq = (1.0 - smooth) * freq / factor + smooth * freq;
+    }
+  } else if (scaling == 2) { /* yarn: ramp between interpolation and extrapolation */
+    double ext = attr_float(v, IR_ATTR_EXT_FACTOR, 0.0);
+    double attn = attr_float(v, IR_ATTR_ATTN_FACTOR, 1.0);
+    double fast = attr_float(v, IR_ATTR_BETA_FAST, 32.0),
+           slow = attr_float(v, IR_ATTR_BETA_SLOW, 1.0);
+    double ctx = (double)attr_int(v, IR_ATTR_ORIG_CTX, 4096);
+    double corr_lo = floor((double)n_rot * log(ctx / (fast * 2.0 * INTERP_PI)) / (2.0 * log(base)));
+    double corr_hi = ceil((double)n_rot * log(ctx / (slow * 2.0 * INTERP_PI)) / (2.0 * log(base)));
+    if (corr_lo < 0)
+      corr_lo = 0;
+    if (corr_hi > n_rot - 1)
+      corr_hi = (double)(n_rot - 1);
+    double y = ((double)i - corr_lo) / fmax(0.001, corr_hi - corr_lo);
+    double ramp = 1.0 - fmin(1.0, fmax(0.0, y));
+    double interp = freq * fs;
+    double mix = ramp * ext;
+    freq = interp * (1.0 - mix) + freq * mix;
+    *mscale = attn * (ext != 0.0 ? 1.0 + 0.1 * log(1.0 / fs) : 1.0);
+  }
+  return freq;
+}
+
+static chord_status op_rope(interp_session *s, const ir_value *v, interp_buffer *y,
+                            chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0), *pos = operand_buffer(s, v, 1);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  int64_t t_count = y->dims[0], heads = y->dims[1], d = y->dims[2];
+  int64_t n_rot = attr_int(v, IR_ATTR_N_ROT, d);
+  bool neox = attr_int(v, IR_ATTR_MODE, 0) == 1;
+  memcpy(y->f, x->f, (size_t)y->count * sizeof(float));
+  for (int64_t i = 0; i < n_rot / 2; i++) {
+    double mscale;
+    double freq = rope_theta_scale(v, i, n_rot, &mscale);
+    int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + n_rot / 2 : 2 * i + 1;
+    for (int64_t t = 0; t < t_count; t++) {
+      double angle = (double)pos->i[t] * freq;
+      float c = (float)(cos(angle) * mscale), sn = (float)(sin(angle) * mscale);
+      for (int64_t h = 0; h < heads; h++) {
+        float *row = y->f + (t * heads + h) * d;
+        float x0 = row[i0], x1 = row[i1];
+        row[i0] = x0 * c - x1 * sn;
+        row[i1] = x0 * sn + x1 * c;
+      }
+    }
+  }
+  return CHORD_OK;
+}
+
+/* Plain attention with the same result as the online-softmax form: scores, mask, softmax, v. */
+static chord_status op_flash_attention(interp_session *s, const ir_value *v, interp_buffer *y,
+                                       chord_error *error) {
+  interp_buffer *q = operand_buffer(s, v, 0), *k = operand_buffer(s, v, 1);
+  interp_buffer *val = operand_buffer(s, v, 2),
+                *m = v->n_operands > 3 ? operand_buffer(s, v, 3) : NULL;
+  chord_status st = buffer_materialize(q, error);
+  if (st == CHORD_OK)
+    st = buffer_materialize(k, error);
+  if (st == CHORD_OK)
+    st = buffer_materialize(val, error);
+  if (st == CHORD_OK && m)
+    st = buffer_materialize(m, error);
+  if (st != CHORD_OK)
+    return st;
+  int64_t heads = q->dims[0], t_count = q->dims[1], d = q->dims[2];
+  int64_t kv_heads = k->dims[0], keys = k->dims[1], dv = val->dims[2];
+  double scale = attr_float(v, IR_ATTR_SCALE, 1.0), cap = attr_float(v, IR_ATTR_SOFTCAP, 0.0);
+  int64_t window = attr_int(v, IR_ATTR_WINDOW, 0);
+  float *p = rt_malloc((size_t)(keys ? keys : 1) * sizeof(float));
+  if (!p)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in flash_attention");
+  interp_buffer scores = {.rank = 3, .dims = {heads, t_count, keys}}; /* for the mask's broadcast */
+  scores.count = heads * t_count * keys;
+  for (int64_t h = 0; h < heads; h++) {
+    int64_t hk = h / (heads / kv_heads);
+    for (int64_t i = 0; i < t_count; i++) {
+      const float *qr = q->f + (h * t_count + i) * d;
+      int64_t pos = s->positions + i;
+      float top = -INFINITY;
+      for (int64_t j = 0; j < keys; j++) {
+        const float *kr = k->f + (hk * keys + j) * d;
+        float dot = 0.0f;
+        for (int64_t e = 0; e < d; e++)
+          dot += qr[e] * kr[e];
+        double c = dot * scale;
+        if (cap > 0)
+          c = cap * tanh(c / cap);
+        if (j > pos || (window > 0 && j <= pos - window))
+          c = -INFINITY;
+        if (m)
+          c += m->f[broadcast_index(&scores, m, (h * t_count + i) * keys + j)];
+        p[j] = (float)c;
+        if (p[j] > top)
+          top = p[j];
+      }
+      double sum = 0;
+      for (int64_t j = 0; j < keys; j++) {
+        p[j] = top == -INFINITY ? 0.0f : expf(p[j] - top);
+        sum += p[j];
+      }
+      float *out = y->f + (h * t_count + i) * dv;
+      for (int64_t e = 0; e < dv; e++)
+        out[e] = 0.0f;
+      for (int64_t j = 0; j < keys; j++) {
+        float w = sum > 0 ? (float)(p[j] / sum) : 0.0f;
+        const float *vr = val->f + (hk * keys + j) * dv;
+        for (int64_t e = 0; e < dv; e++)
+          out[e] += w * vr[e];
+      }
+    }
+  }
+  rt_free(p);
+  return CHORD_OK;
+}
+
+/* ---- layout ---------------------------------------------------------------------------------- */
+
+static chord_status op_copy(interp_session *s, const ir_value *v, interp_buffer *y,
+                            chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  int64_t offset = v->op == IR_OP_VIEW ? attr_int(v, IR_ATTR_OFFSET, 0) : 0;
+  if (offset < 0 || offset + y->count > x->count)
+    return rt_error(error, CHORD_ERROR_INVALID,
+                    "%%%" PRIu32 " (view): elements [%" PRId64 ", %" PRId64
+                    ") are outside the operand's %" PRId64,
+                    v->index, offset, offset + y->count, x->count);
+  memcpy(y->f, x->f + offset, (size_t)y->count * sizeof(float));
+  return CHORD_OK;
+}
+
+static chord_status op_permute(interp_session *s, const ir_value *v, interp_buffer *y,
+                               chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  int64_t perm[IR_MAX_DIMS];
+  const ir_attr *a = ir_value_attr(v, IR_ATTR_PERM);
+  for (uint32_t d = 0; d < y->rank; d++)
+    perm[d] = a ? a->as.list[d] : (int64_t)d;
+  if (v->op == IR_OP_TRANSPOSE && y->rank >= 2) {
+    perm[y->rank - 1] = y->rank - 2;
+    perm[y->rank - 2] = y->rank - 1;
+  }
+  int64_t xstride[IR_MAX_DIMS];
+  for (int d = (int)x->rank - 1, st2 = 1; d >= 0; d--) {
+    xstride[d] = st2;
+    st2 *= (int)x->dims[d];
+  }
+  for (int64_t e = 0; e < y->count; e++) {
+    int64_t rest = e, src = 0;
+    for (int d = (int)y->rank - 1; d >= 0; d--) {
+      src += (rest % y->dims[d]) * xstride[perm[d]];
+      rest /= y->dims[d];
+    }
+    y->f[e] = x->f[src];
+  }
+  return CHORD_OK;
+}
+
+static chord_status op_concat(interp_session *s, const ir_value *v, interp_buffer *y,
+                              chord_error *error) {
+  int64_t axis = attr_int(v, IR_ATTR_AXIS, 0);
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; d++)
+    outer *= y->dims[d];
+  for (uint32_t d = (uint32_t)axis + 1; d < y->rank; d++)
+    inner *= y->dims[d];
+  int64_t done = 0;
+  for (uint32_t o = 0; o < v->n_operands; o++) {
+    interp_buffer *x = operand_buffer(s, v, o);
+    chord_status st = buffer_materialize(x, error);
+    if (st != CHORD_OK)
+      return st;
+    int64_t len = x->dims[axis] * inner;
+    for (int64_t r = 0; r < outer; r++)
+      memcpy(y->f + r * y->dims[axis] * inner + done, x->f + r * len, (size_t)len * sizeof(float));
+    done += len;
+  }
+  return CHORD_OK;
+}
+
+/* ---- KV cache -------------------------------------------------------------------------------- */
+
+/* The cache value an operand stands for: a state, or a kv_write result (which borrows it). */
+static float round_to(ir_dtype dtype, float x) {
+  if (dtype == IR_DTYPE_F16)
+    return quant_f16_to_f32(quant_f32_to_f16(x));
+  if (dtype == IR_DTYPE_BF16) {
+    float out;
+    uint16_t h;
+    quant_quantize_bf16(&x, &h, 1);
+    quant_dequantize_bf16(&h, &out, 1);
+    return out;
+  }
+  return x;
+}
+
+static chord_status op_kv_write(interp_session *s, const ir_value *v, interp_buffer *y,
+                                chord_error *error) {
+  interp_buffer *cache = operand_buffer(s, v, 0), *x = operand_buffer(s, v, 1);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  int64_t row = cache->dims[0] ? cache->count / cache->dims[0] : 0;
+  if (s->positions + x->dims[0] > cache->dims[0])
+    return rt_error(error, CHORD_ERROR_INVALID,
+                    "%%%" PRIu32 " (kv_write): positions %" PRId64 "..%" PRId64
+                    " do not fit a cache of %" PRId64,
+                    v->index, s->positions, s->positions + x->dims[0] - 1, cache->dims[0]);
+  ir_dtype dtype = v->type.dtype;
+  for (int64_t e = 0; e < x->count; e++)
+    cache->f[s->positions * row + e] = round_to(dtype, x->f[e]);
+  rt_free(y->f);
+  y->f = cache->f;
+  y->borrowed = true;
+  return CHORD_OK;
+}
+
+static chord_status op_kv_read(interp_session *s, const ir_value *v, interp_buffer *y,
+                               chord_error *error) {
+  (void)error;
+  interp_buffer *cache = operand_buffer(s, v, 0);
+  memcpy(y->f, cache->f, (size_t)y->count * sizeof(float));
+  return CHORD_OK;
+}
+
+static chord_status op_unsupported(interp_session *s, const ir_value *v, interp_buffer *y,
+                                   chord_error *error) {
+  (void)s, (void)y;
+  return rt_error(error, CHORD_ERROR_UNSUPPORTED, "%%%" PRIu32 " (%s): not in the interpreter yet",
+                  v->index, ir_op_get(v->op)->name);
+}
+
+/* ---- dispatch -------------------------------------------------------------------------------- */
+
+typedef chord_status (*interp_op_fn)(interp_session *s, const ir_value *v, interp_buffer *y,
+                                     chord_error *error);
+
+static interp_op_fn op_function(ir_op op) {
+  switch (op) {
+  case IR_OP_GET_ROWS: return op_get_rows;
+  case IR_OP_DEQUANTIZE: return op_copy; /* of a non-weight; weights are handled in run_node */
+  case IR_OP_MATMUL:
+  case IR_OP_QMATMUL: return op_matmul;
+  case IR_OP_ADD:
+  case IR_OP_MUL: return op_binary;
+  case IR_OP_SCALE:
+  case IR_OP_SILU:
+  case IR_OP_GELU: return op_unary;
+  case IR_OP_RMS_NORM:
+  case IR_OP_LAYER_NORM: return op_norm;
+  case IR_OP_ROPE: return op_rope;
+  case IR_OP_SOFTMAX: return op_softmax;
+  case IR_OP_CAUSAL_MASK:
+  case IR_OP_SLIDING_WINDOW_MASK: return op_mask;
+  case IR_OP_RESHAPE:
+  case IR_OP_VIEW: return op_copy;
+  case IR_OP_PERMUTE:
+  case IR_OP_TRANSPOSE: return op_permute;
+  case IR_OP_CONCAT: return op_concat;
+  case IR_OP_KV_WRITE: return op_kv_write;
+  case IR_OP_KV_READ: return op_kv_read;
+  case IR_OP_ARGMAX: return op_argmax;
+  case IR_OP_FLASH_ATTENTION: return op_flash_attention;
+  case IR_OP_FUSED_REGION: return op_unsupported;
+  case IR_OP_COUNT: break;
+  }
+  return op_unsupported;
+}
+
+static const interp_binding *find_binding(const interp_session *s, const char *name) {
+  for (uint32_t i = 0; i < s->n_bindings; i++)
+    if (strcmp(s->bindings[i].name, name) == 0)
+      return &s->bindings[i];
+  return NULL;
+}
+
+static chord_status load_weight(interp_session *s, const ir_value *v, interp_buffer *b,
+                                chord_error *error) {
+  chord_status st = buffer_shape(s, v, b, error);
+  if (st != CHORD_OK)
+    return st;
+  const interp_binding *bound = find_binding(s, v->name);
+  if (bound) {
+    b->rows = bound->data;
+    b->row_type = bound->dtype;
+  } else {
+    const gguf_tensor *t = s->file ? gguf_find_tensor(s->file, v->name) : NULL;
+    if (!t)
+      return rt_error(error, CHORD_ERROR_NOT_FOUND, "weight @%s: no such tensor%s", v->name,
+                      s->file ? " in the model" : " bound (no model attached)");
+    if ((int64_t)t->n_elems != b->count || t->type != v->type.dtype)
+      return rt_error(error, CHORD_ERROR_FORMAT,
+                      "weight @%s: the file has %s with %" PRIu64 " elements, the graph wants %s "
+                      "with %" PRId64,
+                      v->name, ir_dtype_name(t->type), t->n_elems, ir_dtype_name(v->type.dtype),
+                      b->count);
+    b->rows = t->data;
+    b->row_type = t->type;
+  }
+  if (!quant_dequantizer(b->row_type))
+    return rt_error(error, CHORD_ERROR_UNSUPPORTED, "weight @%s: no decoder for %s", v->name,
+                    ir_dtype_name(b->row_type));
+  return CHORD_OK;
+}
+
+static chord_status run_value(interp_session *s, const ir_value *v, chord_error *error) {
+  interp_buffer *b = &s->buffers[v->index];
+  buffer_release(b);
+  if (v->kind == IR_VALUE_WEIGHT)
+    return load_weight(s, v, b, error);
+  if (v->kind == IR_VALUE_STATE) {
+    chord_status st = buffer_shape(s, v, b, error);
+    b->f = s->state[v->index];
+    b->borrowed = true;
+    return st;
+  }
+  if (v->kind == IR_VALUE_INPUT) {
+    chord_status st = buffer_alloc(s, v, b, error);
+    if (st != CHORD_OK)
+      return st;
+    const interp_input *in = &s->inputs[v->index];
+    if (!in->data || in->count != b->count)
+      return rt_error(error, CHORD_ERROR_INVALID,
+                      "input %%%s: %" PRId64 " elements set, %" PRId64 " needed at T=%" PRId64,
+                      v->name ? v->name : "?", in->data ? in->count : 0, b->count, s->tokens);
+    memcpy(b->i ? (void *)b->i : (void *)b->f, in->data, (size_t)b->count * 4);
+    return CHORD_OK;
+  }
+  /* dequantize of a weight: alias its rows, decoded where used */
+  if (v->op == IR_OP_DEQUANTIZE) {
+    interp_buffer *x = operand_buffer(s, v, 0);
+    if (x->rows) {
+      chord_status st = buffer_shape(s, v, b, error);
+      b->rows = x->rows;
+      b->row_type = x->row_type;
+      return st;
+    }
+  }
+  chord_status st = buffer_alloc(s, v, b, error);
+  if (st == CHORD_OK && v->op == IR_OP_GET_ROWS) {
+    interp_buffer *table = operand_buffer(s, v, 0);
+    if (!table->rows && !table->f)
+      st = buffer_materialize(table, error);
+  }
+  if (st == CHORD_OK)
+    st = op_function(v->op)(s, v, b, error);
+  return st;
+}
+
+/* ---- session --------------------------------------------------------------------------------- */
+
+chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf_file *weights,
+                         chord_error *error) {
+  *out = NULL;
+  interp_session *s = rt_calloc(1, sizeof *s);
+  uint32_t n = graph->n_values;
+  if (!s)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
+  s->graph = graph;
+  s->file = weights;
+  s->n_threads = 1;
+  s->buffers = rt_calloc(n ? n : 1, sizeof *s->buffers);
+  s->state = rt_calloc(n ? n : 1, sizeof *s->state);
+  s->inputs = rt_calloc(n ? n : 1, sizeof *s->inputs);
+  s->last_use = rt_calloc(n ? n : 1, sizeof *s->last_use);
+  if (!s->buffers || !s->state || !s->inputs || !s->last_use) {
+    interp_free(s);
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    const ir_value *v = graph->values[i];
+    s->last_use[i] = i;
+    for (uint32_t o = 0; o < v->n_operands; o++)
+      s->last_use[v->operands[o]->index] = i;
+    if (v->kind != IR_VALUE_STATE)
+      continue;
+    int64_t count = 1;
+    for (uint32_t d = 0; d < v->type.rank; d++) {
+      if (!ir_dim_is_const(v->type.dims[d])) {
+        interp_free(s);
+        return rt_error(error, CHORD_ERROR_INVALID, "state %%%s: dimensions must be constants",
+                        v->name ? v->name : "?");
+      }
+      count *= v->type.dims[d].c;
+    }
+    s->state[i] = rt_calloc((size_t)(count ? count : 1), sizeof(float));
+    if (!s->state[i]) {
+      interp_free(s);
+      return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory for the KV cache");
+    }
+  }
+  for (uint32_t i = 0; i < graph->n_outputs; i++)
+    s->last_use[graph->outputs[i]->index] = UINT32_MAX;
+  *out = s;
+  return CHORD_OK;
+}
+
+void interp_free(interp_session *s) {
+  if (!s)
+    return;
+  uint32_t n = s->graph->n_values;
+  for (uint32_t i = 0; i < n; i++) {
+    if (s->buffers)
+      buffer_release(&s->buffers[i]);
+    if (s->state)
+      rt_free(s->state[i]);
+    if (s->inputs)
+      rt_free(s->inputs[i].data);
+  }
+  rt_free(s->buffers);
+  rt_free(s->state);
+  rt_free(s->inputs);
+  rt_free(s->last_use);
+  rt_free(s->bindings);
+  rt_free(s);
+}
+
+void interp_set_threads(interp_session *s, int n_threads) {
+  s->n_threads = n_threads < 1 ? 1 : n_threads;
+}
+
+chord_status interp_bind_weight(interp_session *s, const char *tensor_name, ir_dtype dtype,
+                                const void *data, chord_error *error) {
+  if (s->n_bindings == s->cap_bindings) {
+    uint32_t cap = s->cap_bindings ? 2 * s->cap_bindings : 8;
+    interp_binding *b = rt_realloc(s->bindings, cap * sizeof *b);
+    if (!b)
+      return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
+    s->bindings = b;
+    s->cap_bindings = cap;
+  }
+  s->bindings[s->n_bindings++] = (interp_binding){tensor_name, dtype, data};
+  return CHORD_OK;
+}
+
+chord_status interp_set_input(interp_session *s, const char *name, const void *data, int64_t count,
+                              chord_error *error) {
+  const ir_value *v = ir_graph_find(s->graph, IR_VALUE_INPUT, name, strlen(name));
+  if (!v)
+    return rt_error(error, CHORD_ERROR_NOT_FOUND, "no input %%%s in the graph", name);
+  interp_input *in = &s->inputs[v->index];
+  void *copy = rt_malloc((size_t)(count ? count : 1) * 4);
+  if (!copy)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
+  memcpy(copy, data, (size_t)count * 4);
+  rt_free(in->data);
+  in->data = copy;
+  in->count = count;
+  return CHORD_OK;
+}
+
+chord_status interp_run(interp_session *s, int64_t n_tokens, chord_error *error) {
+  s->tokens = n_tokens;
+  const ir_graph *g = s->graph;
+  chord_status st = CHORD_OK;
+  for (uint32_t i = 0; i < g->n_values && st == CHORD_OK; i++) {
+    const ir_value *v = g->values[i];
+    st = run_value(s, v, error);
+    for (uint32_t o = 0; o < v->n_operands && st == CHORD_OK; o++) {
+      uint32_t u = v->operands[o]->index;
+      if (s->last_use[u] == i)
+        buffer_release(&s->buffers[u]);
+    }
+  }
+  if (st == CHORD_OK)
+    s->positions += n_tokens;
+  return st;
+}
+
+int64_t interp_positions(const interp_session *s) { return s->positions; }
+
+const float *interp_output(const interp_session *s, uint32_t i, int64_t dims[IR_MAX_DIMS],
+                           uint32_t *rank) {
+  if (i >= s->graph->n_outputs)
+    return NULL;
+  interp_buffer *b = &s->buffers[s->graph->outputs[i]->index];
+  if (b->i && !b->f) { /* i32 results are given as f32 */
+    b->f = rt_malloc((size_t)(b->count ? b->count : 1) * sizeof(float));
+    if (!b->f)
+      return NULL;
+    for (int64_t e = 0; e < b->count; e++)
+      b->f[e] = (float)b->i[e];
+  }
+  if (!b->f && buffer_materialize(b, NULL) != CHORD_OK)
+    return NULL;
+  memcpy(dims, b->dims, sizeof b->dims);
+  *rank = b->rank;
+  return b->f;
+}

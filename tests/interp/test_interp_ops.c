@@ -1,0 +1,296 @@
+/* The reference interpreter's ops on small graphs in the text form, against values computed by
+ * hand (or with a few lines of independent arithmetic here). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "ir/ir.h"
+#include "runtime/interp/interp.h"
+
+typedef struct run {
+  ir_graph *graph;
+  interp_session *session;
+  chord_error error;
+} run;
+
+static void run_open(run *r, const char *text) {
+  memset(r, 0, sizeof *r);
+  cr_assert_eq(ir_parse(text, strlen(text), "test.cir", &r->graph, &r->error), CHORD_OK, "%s",
+               r->error.message);
+  cr_assert_eq(ir_verify(r->graph, &r->error), CHORD_OK, "%s", r->error.message);
+  cr_assert_eq(interp_init(&r->session, r->graph, NULL, &r->error), CHORD_OK, "%s",
+               r->error.message);
+}
+
+static void run_input(run *r, const char *name, const void *data, int64_t count) {
+  cr_assert_eq(interp_set_input(r->session, name, data, count, &r->error), CHORD_OK, "%s",
+               r->error.message);
+}
+
+static const float *run_step(run *r, int64_t tokens, int64_t expect_count) {
+  cr_assert_eq(interp_run(r->session, tokens, &r->error), CHORD_OK, "%s", r->error.message);
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  const float *y = interp_output(r->session, 0, dims, &rank);
+  cr_assert_not_null(y);
+  int64_t count = 1;
+  for (uint32_t d = 0; d < rank; d++)
+    count *= dims[d];
+  cr_assert_eq(count, expect_count);
+  return y;
+}
+
+static void run_close(run *r) {
+  interp_free(r->session);
+  ir_graph_free(r->graph);
+}
+
+static void expect(const float *y, const float *want, int n, float tol) {
+  for (int i = 0; i < n; i++)
+    cr_expect(y[i] == want[i] || fabsf(y[i] - want[i]) <= tol, "element %d: %.7g, expected %.7g", i,
+              y[i], want[i]);
+}
+
+Test(interp_ops, elementwise_broadcast) {
+  run r;
+  run_open(&r, "graph @g {\n input %a : f32[2, 3]\n input %b : f32[3]\n"
+               " %s = add %a, %b : f32[2, 3]\n %m = mul %s, %b : f32[2, 3]\n"
+               " %y = scale %m {scale = 0.5} : f32[2, 3]\n output %y\n}\n");
+  float a[6] = {1, 2, 3, 4, 5, 6}, b[3] = {1, -1, 2};
+  run_input(&r, "a", a, 6);
+  run_input(&r, "b", b, 3);
+  const float *y = run_step(&r, 1, 6);
+  /* ((a + b) * b) / 2 */
+  float want[6] = {1, -0.5f, 5, 2.5f, -2, 8};
+  expect(y, want, 6, 0);
+  run_close(&r);
+}
+
+Test(interp_ops, rms_norm_and_layer_norm) {
+  run r;
+  run_open(&r, "graph @g {\n input %x : f32[1, 4]\n %n = rms_norm %x {eps = 0.0} : f32[1, 4]\n"
+               " %l = layer_norm %n {eps = 0.0} : f32[1, 4]\n output %n\n output %l\n}\n");
+  float x[4] = {1, 1, 1, 5}; /* mean square 7 */
+  run_input(&r, "x", x, 4);
+  const float *y = run_step(&r, 1, 4);
+  float s = 1.0f / sqrtf(7.0f);
+  float want[4] = {s, s, s, 5 * s};
+  expect(y, want, 4, 1e-6f);
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  const float *l = interp_output(r.session, 1, dims, &rank);
+  /* layer norm of (1,1,1,5)*s: mean 2s, deviations (-1,-1,-1,3)s, variance 3 s^2 */
+  float d = 1.0f / sqrtf(3.0f);
+  float want_l[4] = {-d, -d, -d, 3 * d};
+  expect(l, want_l, 4, 1e-5f);
+  run_close(&r);
+}
+
+Test(interp_ops, silu_gelu) {
+  run r;
+  run_open(&r, "graph @g {\n input %x : f32[3]\n %s = silu %x : f32[3]\n"
+               " %t = gelu %x : f32[3]\n %e = gelu %x {approx = erf} : f32[3]\n"
+               " output %s\n output %t\n output %e\n}\n");
+  float x[3] = {-1, 0, 2};
+  run_input(&r, "x", x, 3);
+  const float *s = run_step(&r, 1, 3);
+  float want_s[3] = {-0.2689414f, 0, 1.7615942f};
+  expect(s, want_s, 3, 1e-6f);
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  float want_t[3] = {-0.1588080f, 0, 1.9545977f}; /* tanh form */
+  expect(interp_output(r.session, 1, dims, &rank), want_t, 3, 1e-6f);
+  float want_e[3] = {-0.1586553f, 0, 1.9544997f}; /* erf form */
+  expect(interp_output(r.session, 2, dims, &rank), want_e, 3, 1e-6f);
+  run_close(&r);
+}
+
+Test(interp_ops, softmax_scale_softcap_mask) {
+  run r;
+  run_open(&r, "graph @g {\n input %x : f32[1, 3]\n input %m : f32[3]\n"
+               " %p = softmax %x, %m {scale = 2.0} : f32[1, 3]\n"
+               " %c = softmax %x {softcap = 1.0} : f32[1, 3]\n output %p\n output %c\n}\n");
+  float x[3] = {0, 0.5f, 1}, m[3] = {0, 0, -INFINITY};
+  run_input(&r, "x", x, 3);
+  run_input(&r, "m", m, 3);
+  const float *p = run_step(&r, 1, 3);
+  float e = expf(1.0f);
+  float want[3] = {1 / (1 + e), e / (1 + e), 0};
+  expect(p, want, 3, 1e-6f);
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  const float *c = interp_output(r.session, 1, dims, &rank);
+  float t[3] = {0, tanhf(0.5f), tanhf(1)}, z = expf(t[0]) + expf(t[1]) + expf(t[2]);
+  float want_c[3] = {expf(t[0]) / z, expf(t[1]) / z, expf(t[2]) / z};
+  expect(c, want_c, 3, 1e-6f);
+  run_close(&r);
+}
+
+Test(interp_ops, matmul_weight_layout_and_gqa) {
+  run r;
+  run_open(&r, "graph @g {\n input %a : f32[2, 1, 2]\n input %b : f32[1, 3, 2]\n"
+               " %y = matmul %a, %b : f32[2, 1, 3]\n output %y\n}\n");
+  float a[4] = {1, 2, 3, 4}, b[6] = {1, 0, 0, 1, 1, 1};
+  run_input(&r, "a", a, 4);
+  run_input(&r, "b", b, 6);
+  const float *y = run_step(&r, 1, 6);
+  float want[6] = {1, 2, 3, 3, 4, 7}; /* both a batches use b's only batch */
+  expect(y, want, 6, 0);
+  run_close(&r);
+}
+
+Test(interp_ops, quantized_weight_rows) {
+  run r;
+  run_open(&r, "graph @g {\n input %ids : i32[T]\n weight @w : f16[2, 2]\n"
+               " %x = get_rows @w, %ids : f32[T, 2]\n %wd = dequantize @w : f32[2, 2]\n"
+               " %y = matmul %x, %wd : f32[T, 2]\n output %y\n}\n");
+  /* f16 bits of 1, 2, -1, 0.5 */
+  static const uint16_t w[4] = {0x3c00, 0x4000, 0xbc00, 0x3800};
+  cr_assert_eq(interp_bind_weight(r.session, "w", IR_DTYPE_F16, w, &r.error), CHORD_OK);
+  int32_t ids[2] = {1, 0};
+  run_input(&r, "ids", ids, 2);
+  const float *y = run_step(&r, 2, 4);
+  /* rows (-1, 0.5) and (1, 2) times w's rows (1, 2) and (-1, 0.5) */
+  float want[4] = {0, 1.25f, 5, 0};
+  expect(y, want, 4, 0);
+  run_close(&r);
+}
+
+Test(interp_ops, get_rows_out_of_range) {
+  run r;
+  run_open(&r, "graph @g {\n input %ids : i32[T]\n weight @w : f32[2, 2]\n"
+               " %x = get_rows @w, %ids : f32[T, 2]\n output %x\n}\n");
+  static const float w[4] = {1, 2, 3, 4};
+  interp_bind_weight(r.session, "w", IR_DTYPE_F32, w, &r.error);
+  int32_t ids[1] = {2};
+  run_input(&r, "ids", ids, 1);
+  cr_assert_eq(interp_run(r.session, 1, &r.error), CHORD_ERROR_INVALID);
+  cr_assert(strstr(r.error.message, "out of range"), "%s", r.error.message);
+  run_close(&r);
+}
+
+Test(interp_ops, rope_normal_and_neox) {
+  run r;
+  run_open(&r,
+           "graph @g {\n input %x : f32[T, 1, 4]\n input %pos : i32[T]\n"
+           " %a = rope %x, %pos {mode = normal, n_rot = 4, freq_base = 10000.0} : f32[T, 1, 4]\n"
+           " %b = rope %x, %pos {mode = neox, n_rot = 2, freq_base = 10000.0} : f32[T, 1, 4]\n"
+           " output %a\n output %b\n}\n");
+  float x[4] = {1, 0, 1, 0};
+  int32_t pos[1] = {1};
+  run_input(&r, "x", x, 4);
+  run_input(&r, "pos", pos, 1);
+  const float *a = run_step(&r, 1, 4);
+  /* pairs (0,1) angle 1, (2,3) angle 10000^(-1/2) = 0.01 */
+  float want_a[4] = {cosf(1), sinf(1), cosf(0.01f), sinf(0.01f)};
+  expect(a, want_a, 4, 1e-6f);
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  /* neox with n_rot 2: the pair (0, 1) by angle 1; dims 2, 3 pass through */
+  float want_b[4] = {cosf(1), sinf(1), 1, 0};
+  expect(interp_output(r.session, 1, dims, &rank), want_b, 4, 1e-6f);
+  run_close(&r);
+}
+
+Test(interp_ops, masks_see_the_cache) {
+  run r;
+  run_open(&r, "graph @g {\n input %x : f32[T, P+T]\n"
+               " %c = causal_mask %x : f32[T, P+T]\n"
+               " %w = sliding_window_mask %x {window = 2} : f32[T, P+T]\n"
+               " output %c\n output %w\n}\n");
+  float x[9] = {0};
+  run_input(&r, "x", x, 9);
+  const float *c = run_step(&r, 3, 9);
+  float I = INFINITY;
+  float want_c[9] = {0, -I, -I, 0, 0, -I, 0, 0, 0};
+  expect(c, want_c, 9, 0);
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  float want_w[9] = {0, -I, -I, 0, 0, -I, -I, 0, 0};
+  const float *w = interp_output(r.session, 1, dims, &rank);
+  for (int i = 0; i < 9; i++)
+    cr_expect(w[i] == want_w[i], "element %d: %g", i, w[i]);
+  run_close(&r);
+}
+
+Test(interp_ops, kv_cache_across_steps) {
+  run r;
+  run_open(&r, "graph @g {\n input %x : f32[T, 1]\n state %cache : f16[4, 1]\n"
+               " %c = kv_write %cache, %x : f16[4, 1]\n %k = kv_read %c : f32[P+T, 1]\n"
+               " output %k\n}\n");
+  float first[2] = {1, 2}, second[1] = {3.0009765625f}; /* rounds to f16 3.0 */
+  run_input(&r, "x", first, 2);
+  const float *k = run_step(&r, 2, 2);
+  float want1[2] = {1, 2};
+  expect(k, want1, 2, 0);
+  run_input(&r, "x", second, 1);
+  k = run_step(&r, 1, 3);
+  float want2[3] = {1, 2, 3};
+  expect(k, want2, 3, 0);
+  cr_assert_eq(interp_positions(r.session), 3);
+  run_close(&r);
+}
+
+Test(interp_ops, layout_ops) {
+  run r;
+  run_open(&r, "graph @g {\n input %x : f32[2, 3]\n"
+               " %p = permute %x {perm = [1, 0]} : f32[3, 2]\n"
+               " %t = transpose %p : f32[2, 3]\n"
+               " %c = concat %p, %p {axis = 1} : f32[3, 4]\n"
+               " %v = view %c {shape = [2], offset = 3} : f32[2]\n"
+               " %r = reshape %t {shape = [6]} : f32[6]\n"
+               " %a = argmax %x : i32[2, 1]\n"
+               " output %c\n output %v\n output %r\n output %a\n}\n");
+  float x[6] = {1, 2, 3, 6, 5, 4};
+  run_input(&r, "x", x, 6);
+  const float *c = run_step(&r, 1, 12);
+  float want_c[12] = {1, 6, 1, 6, 2, 5, 2, 5, 3, 4, 3, 4};
+  expect(c, want_c, 12, 0);
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  float want_v[2] = {6, 2};
+  expect(interp_output(r.session, 1, dims, &rank), want_v, 2, 0);
+  expect(interp_output(r.session, 2, dims, &rank), x, 6, 0);
+  float want_a[2] = {2, 0};
+  expect(interp_output(r.session, 3, dims, &rank), want_a, 2, 0);
+  run_close(&r);
+}
+
+Test(interp_ops, fused_op_is_reported) {
+  run r;
+  run_open(&r, "graph @g {\n input %x : f32[2]\n"
+               " %y = fused_region %x {body = \"silu($0)\"} : f32[2]\n output %y\n}\n");
+  float x[2] = {0};
+  run_input(&r, "x", x, 2);
+  cr_assert_eq(interp_run(r.session, 1, &r.error), CHORD_ERROR_UNSUPPORTED);
+  cr_assert(strstr(r.error.message, "fused_region"), "%s", r.error.message);
+  run_close(&r);
+}
+
+Test(interp_ops, flash_attention_matches_the_unfused_chain) {
+  run r;
+  run_open(&r, "graph @g {\n input %q : f32[2, T, 4]\n input %k : f32[1, P+T, 4]\n"
+               " input %v : f32[1, P+T, 4]\n"
+               " %s = matmul %q, %k : f32[2, T, P+T]\n"
+               " %m = sliding_window_mask %s {window = 2} : f32[2, T, P+T]\n"
+               " %p = softmax %m {scale = 0.5} : f32[2, T, P+T]\n"
+               " %vt = transpose %v : f32[1, 4, P+T]\n"
+               " %o = matmul %p, %vt : f32[2, T, 4]\n"
+               " %f = flash_attention %q, %k, %v {scale = 0.5, window = 2} : f32[2, T, 4]\n"
+               " output %o\n output %f\n}\n");
+  float q[24], k[12], v[12];
+  for (int i = 0; i < 24; i++)
+    q[i] = sinf((float)i * 0.7f);
+  for (int i = 0; i < 12; i++) {
+    k[i] = cosf((float)i * 1.3f);
+    v[i] = (float)(i % 5) - 2.0f;
+  }
+  run_input(&r, "q", q, 24);
+  run_input(&r, "k", k, 12);
+  run_input(&r, "v", v, 12);
+  const float *o = run_step(&r, 3, 24);
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  expect(interp_output(r.session, 1, dims, &rank), o, 24, 1e-5f);
+  run_close(&r);
+}

@@ -1,0 +1,219 @@
+/* chord logits: evaluate a prompt and print the last position's logits as JSON, the tool that
+ * compares targets, passes and other engines. Until a faster target exists it runs the reference
+ * interpreter on the -O0 graph. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontends/gguf/gguf.h"
+#include "frontends/gguf/lower.h"
+#include "ir/ir.h"
+#include "runtime/interp/interp.h"
+#include "runtime/support/alloc.h"
+#include "runtime/tokenizer/tokenizer.h"
+#include "tools/cli.h"
+#include "tools/json_writer.h"
+
+static const char logits_usage[] =
+    "usage: chord logits [OPTIONS] (-p PROMPT | --tokens IDS)\n"
+    "\n"
+    "Evaluates the prompt (BOS added as the model asks) and prints the last position's logits as\n"
+    "one JSON object: {\"tokens\": [ids], \"top\": [[id, logit], ...], \"argmax\": id}.\n"
+    "\n"
+    "options:\n"
+    "  -m, --model FILE    the model (default: the default model)\n"
+    "  -p, --prompt TEXT   the prompt, tokenized with the model's tokenizer\n"
+    "      --tokens IDS    comma-separated token ids instead of a prompt (used as given)\n"
+    "      --target NAME   where to run: interp (the only target so far)\n"
+    "  -O0                 optimization level (only -O0 so far)\n"
+    "      --top N         print the N largest logits (default 10)\n"
+    "      --all           print every logit as \"logits\" instead of \"top\"\n"
+    "  -t, --threads N     threads for the interpreter's matmuls (default 1)\n"
+    "  -h, --help          show this help\n";
+
+enum { OPT_TOKENS = 256, OPT_TARGET, OPT_TOP, OPT_ALL };
+
+static bool parse_ids(const char *text, tok_ids *out) {
+  const char *p = text;
+  while (*p) {
+    char *end;
+    errno = 0;
+    long v = strtol(p, &end, 10);
+    if (end == p || errno || v < 0 || v > INT32_MAX)
+      return false;
+    if (out->count == out->capacity) {
+      size_t cap = out->capacity ? 2 * out->capacity : 16;
+      tok_id *ids = rt_realloc(out->ids, cap * sizeof *ids);
+      if (!ids)
+        return false;
+      out->ids = ids;
+      out->capacity = cap;
+    }
+    out->ids[out->count++] = (tok_id)v;
+    p = end;
+    if (*p == ',')
+      p++;
+    else if (*p)
+      return false;
+  }
+  return out->count > 0;
+}
+
+static void print_result(const tok_ids *ids, const float *logits, int64_t n_vocab, int top,
+                         bool all) {
+  json_writer j;
+  json_init(&j, stdout);
+  json_object_begin(&j);
+  json_key(&j, "tokens");
+  json_array_begin(&j);
+  for (size_t i = 0; i < ids->count; i++)
+    json_i64(&j, ids->ids[i]);
+  json_array_end(&j);
+  int64_t best = 0;
+  for (int64_t i = 1; i < n_vocab; i++)
+    if (logits[i] > logits[best])
+      best = i;
+  if (all) {
+    json_key(&j, "logits");
+    json_array_begin(&j);
+    for (int64_t i = 0; i < n_vocab; i++)
+      json_f64(&j, logits[i]);
+    json_array_end(&j);
+  } else {
+    /* top N by repeated selection: N is small */
+    json_key(&j, "top");
+    json_array_begin(&j);
+    int64_t prev = -1;
+    for (int n = 0; n < top && n < n_vocab; n++) {
+      int64_t pick = -1;
+      for (int64_t i = 0; i < n_vocab; i++) {
+        bool below_prev =
+            prev < 0 || logits[i] < logits[prev] || (logits[i] == logits[prev] && i > prev);
+        if (below_prev && (pick < 0 || logits[i] > logits[pick]))
+          pick = i;
+      }
+      if (pick < 0)
+        break;
+      json_array_begin(&j);
+      json_i64(&j, pick);
+      json_f64(&j, logits[pick]);
+      json_array_end(&j);
+      prev = pick;
+    }
+    json_array_end(&j);
+  }
+  json_key(&j, "argmax");
+  json_i64(&j, best);
+  json_object_end(&j);
+  json_finish(&j);
+}
+
+int cmd_logits(int argc, char **argv) {
+  static const struct option options[] = {{"model", required_argument, NULL, 'm'},
+                                          {"prompt", required_argument, NULL, 'p'},
+                                          {"tokens", required_argument, NULL, OPT_TOKENS},
+                                          {"target", required_argument, NULL, OPT_TARGET},
+                                          {"top", required_argument, NULL, OPT_TOP},
+                                          {"all", no_argument, NULL, OPT_ALL},
+                                          {"threads", required_argument, NULL, 't'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+  const char *model = NULL, *prompt = NULL, *tokens = NULL, *target = "interp";
+  int top = 10, threads = 1;
+  bool all = false;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "m:p:t:O:h", options, NULL)) != -1) {
+    switch (c) {
+    case 'm': model = optarg; break;
+    case 'p': prompt = optarg; break;
+    case OPT_TOKENS: tokens = optarg; break;
+    case OPT_TARGET: target = optarg; break;
+    case OPT_TOP: top = atoi(optarg); break;
+    case OPT_ALL: all = true; break;
+    case 't': threads = atoi(optarg); break;
+    case 'O':
+      if (strcmp(optarg, "0") != 0)
+        return cli_usage_error("logits", "only -O0 is available so far");
+      break;
+    case 'h': fputs(logits_usage, stdout); return 0;
+    default: return cli_usage_error("logits", "unknown option");
+    }
+  }
+  if (optind < argc && !model)
+    model = argv[optind++];
+  if (optind < argc)
+    return cli_usage_error("logits", "unexpected argument '%s'", argv[optind]);
+  if (!prompt == !tokens)
+    return cli_usage_error("logits", "give exactly one of -p PROMPT and --tokens IDS");
+  if (strcmp(target, "interp") != 0)
+    return cli_usage_error("logits", "unknown target '%s' (available: interp)", target);
+  if (top < 1)
+    return cli_usage_error("logits", "--top needs a positive count");
+  char path_buf[4096];
+  const char *path = cli_model_path(model, path_buf, sizeof path_buf);
+  if (!path)
+    return 1;
+
+  chord_error error = {0};
+  gguf_file *file = NULL;
+  tok_vocab *vocab = NULL;
+  tok_ids ids = {0};
+  ir_graph *graph = NULL;
+  interp_session *session = NULL;
+  int32_t *pos = NULL;
+  int rc = 1;
+  if (gguf_open(path, &file, &error) != CHORD_OK)
+    goto fail;
+  if (tokens) {
+    if (!parse_ids(tokens, &ids)) {
+      rc = cli_usage_error("logits", "--tokens wants comma-separated ids, got '%s'", tokens);
+      goto done;
+    }
+  } else if (tok_vocab_load(file, &vocab, &error) != CHORD_OK ||
+             tok_tokenize(vocab, prompt, strlen(prompt), true, false, &ids, &error) != CHORD_OK) {
+    goto fail;
+  }
+  if (ids.count == 0) {
+    rc = cli_error("the prompt has no tokens");
+    goto done;
+  }
+  lower_options lo = {.n_ctx = (int64_t)ids.count};
+  if (lower_model(file, &lo, &graph, &error) != CHORD_OK ||
+      interp_init(&session, graph, file, &error) != CHORD_OK)
+    goto fail;
+  interp_set_threads(session, threads);
+  pos = rt_malloc(ids.count * sizeof *pos);
+  if (!pos) {
+    rc = cli_error("out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < ids.count; i++)
+    pos[i] = (int32_t)i;
+  if (interp_set_input(session, "tokens", ids.ids, (int64_t)ids.count, &error) != CHORD_OK ||
+      interp_set_input(session, "pos", pos, (int64_t)ids.count, &error) != CHORD_OK ||
+      interp_run(session, (int64_t)ids.count, &error) != CHORD_OK)
+    goto fail;
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  const float *logits = interp_output(session, 0, dims, &rank);
+  if (!logits || rank != 2) {
+    rc = cli_error("the graph gave no logits");
+    goto done;
+  }
+  print_result(&ids, logits + (dims[0] - 1) * dims[1], dims[1], top, all);
+  rc = 0;
+  goto done;
+fail:
+  rc = cli_error("%s", error.message);
+done:
+  rt_free(pos);
+  interp_free(session);
+  ir_graph_free(graph);
+  tok_ids_free(&ids);
+  tok_vocab_free(vocab);
+  gguf_close(file);
+  return rc;
+}
