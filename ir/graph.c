@@ -48,8 +48,49 @@ char *ir_graph_strndup(ir_graph *g, const char *s, size_t n) {
   return copy;
 }
 
+/* ---- what the text form can hold ------------------------------------------------------------ */
+
+/* Why a name cannot be written in the text form (NULL when it can): the parser's rule, quoted names
+ * included (docs/ir.md). An all-digit %name reads back as an unnamed value, so only weights and the
+ * graph may have one. */
+static const char *name_problem(const char *name, bool digits_ok) {
+  if (!*name)
+    return "is empty";
+  bool digits = true;
+  for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+    if (*c == '"' || *c == '\\' || *c < 0x20 || *c == 0x7f)
+      return "holds '\"', '\\' or a control character";
+    digits = digits && *c >= '0' && *c <= '9';
+  }
+  return digits && !digits_ok ? "is all digits (it would read back as an unnamed value)" : NULL;
+}
+
+/* Why a dimension cannot be written in the text form (NULL when it can): the parser reads no
+ * coefficient past IR_DIM_LIMIT and no negative constant. */
+static const char *dim_problem(ir_dim d) {
+  if (!ir_dim_in_range(d))
+    return "out of range (coefficients are at most 2^62 in magnitude)";
+  if (ir_dim_is_const(d) && d.c < 0)
+    return "negative";
+  return NULL;
+}
+
+/* The first dimension of dims that cannot be written, and why; false when all can. */
+static bool dims_problem(const ir_dim *dims, uint32_t count, uint32_t *which, const char **why) {
+  for (uint32_t i = 0; i < count; i++) {
+    if ((*why = dim_problem(dims[i]))) {
+      *which = i;
+      return true;
+    }
+  }
+  return false;
+}
+
 chord_status ir_graph_init(ir_graph **out, const char *name, chord_error *error) {
   *out = NULL;
+  const char *problem = name ? name_problem(name, true) : NULL;
+  if (problem)
+    return rt_error(error, CHORD_ERROR_INVALID, "the graph name \"%.64s\" %s", name, problem);
   ir_graph *g = rt_calloc(1, sizeof *g);
   if (!g)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory creating a graph");
@@ -88,6 +129,11 @@ static bool grow(void *array_ptr, uint32_t *cap, uint32_t count) {
 }
 
 static ir_value *new_value(ir_graph *g, ir_value_kind kind, const char *name, chord_error *error) {
+  const char *problem = name ? name_problem(name, kind == IR_VALUE_WEIGHT) : NULL;
+  if (problem) {
+    rt_error(error, CHORD_ERROR_INVALID, "the name \"%.64s\" %s", name, problem);
+    return NULL;
+  }
   if (!grow(&g->values, &g->cap_values, g->n_values)) {
     rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory adding a value");
     return NULL;
@@ -107,6 +153,13 @@ static ir_value *add_leaf(ir_graph *g, ir_value_kind kind, const char *name, con
                           chord_error *error) {
   if (type->rank > IR_MAX_DIMS || !ir_dtype_get(type->dtype)) {
     rt_error(error, CHORD_ERROR_INVALID, "bad type for %s", name ? name : "a value");
+    return NULL;
+  }
+  uint32_t which;
+  const char *problem;
+  if (dims_problem(type->dims, type->rank, &which, &problem)) {
+    rt_error(error, CHORD_ERROR_INVALID, "bad type for %s: dim %" PRIu32 " is %s",
+             name ? name : "a value", which, problem);
     return NULL;
   }
   ir_value *v = new_value(g, kind, name, error);
@@ -275,12 +328,16 @@ bool ir_name_is_bare(const char *name) {
 
 const char *ir_value_label(const ir_value *v, char *buf, size_t size) {
   const char *sigil = v->kind == IR_VALUE_WEIGHT ? "@" : "%";
+  int n;
   if (!v->name)
-    snprintf(buf, size, "%%%" PRIu32, v->index);
+    n = snprintf(buf, size, "%%%" PRIu32, v->index);
   else if (ir_name_is_bare(v->name))
-    snprintf(buf, size, "%s%s", sigil, v->name);
+    n = snprintf(buf, size, "%s%s", sigil, v->name);
   else
-    snprintf(buf, size, "%s\"%s\"", sigil, v->name);
+    n = snprintf(buf, size, "%s\"%s\"", sigil, v->name);
+  /* a label cut to fit says so (the printer streams names whole and never needs this) */
+  if (n >= 0 && (size_t)n >= size && size > 3)
+    memcpy(buf + size - 4, "...", 4);
   return buf;
 }
 
@@ -324,6 +381,14 @@ ir_value *ir_build(ir_graph *g, ir_op op, ir_value *const *operands, uint32_t n_
       return NULL;
     }
     seen |= 1ull << attrs[i].id;
+    uint32_t which;
+    const char *problem;
+    if (a->kind == IR_ATTR_KIND_SHAPE && attrs[i].count <= IR_MAX_DIMS &&
+        dims_problem(attrs[i].as.dims, attrs[i].count, &which, &problem)) {
+      rt_error(error, CHORD_ERROR_INVALID, "%s: dim %" PRIu32 " of %s is %s", info->name, which,
+               a->name, problem);
+      return NULL;
+    }
     char spelling[64];
     if (a->kind == IR_ATTR_KIND_ENUM &&
         !ir_attr_enum_spelling(attrs[i].id, (int)attrs[i].as.i, spelling, sizeof spelling)) {
@@ -361,7 +426,15 @@ ir_value *ir_build(ir_graph *g, ir_op op, ir_value *const *operands, uint32_t n_
   }
   char why[512];
   why[0] = '\0';
-  if (!info->shape_rule(v, &v->type, why, sizeof why)) {
+  bool typed = info->shape_rule(v, &v->type, why, sizeof why);
+  uint32_t which;
+  const char *problem;
+  /* the rules use checked arithmetic; this keeps every built graph printable all the same */
+  if (typed && dims_problem(v->type.dims, v->type.rank, &which, &problem)) {
+    snprintf(why, sizeof why, "dim %" PRIu32 " of the result is %s", which, problem);
+    typed = false;
+  }
+  if (!typed) {
     char message[900];
     size_t at = 0;
     ir_appendf(message, sizeof message, &at, "%s", info->name);

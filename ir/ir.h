@@ -93,14 +93,23 @@ struct ir_type {
   ir_dim dims[IR_MAX_DIMS];
 };
 
+/* Every coefficient of a dimension is at most IR_DIM_LIMIT (2^62) in magnitude (docs/ir.md): real
+ * shapes are far smaller, and the margin means a negation never wraps and every dimension prints
+ * as text that reads back (INT64_MIN has no positive literal to negate). */
+#define IR_DIM_LIMIT (INT64_C(1) << 62)
+
 static inline ir_dim ir_dim_const(int64_t c) { return (ir_dim){0, 0, c}; }
-ir_dim ir_dim_add(ir_dim a, ir_dim b);
-ir_dim ir_dim_sub(ir_dim a, ir_dim b);
+bool ir_dim_in_range(ir_dim d);
+/* The arithmetic writes *out and returns true only when every coefficient of the result is within
+ * the limit, so overflow is an answer, never undefined behaviour. */
+bool ir_dim_add(ir_dim a, ir_dim b, ir_dim *out);
+bool ir_dim_sub(ir_dim a, ir_dim b, ir_dim *out);
 bool ir_dim_is_const(ir_dim d);
 bool ir_dim_equal(ir_dim a, ir_dim b);
-/* a * b; false when both are symbolic (the product would not be linear) or on overflow. */
+/* a * b; false when both are symbolic (the product would not be linear) or out of range. */
 bool ir_dim_mul(ir_dim a, ir_dim b, ir_dim *out);
-/* a / b; false unless b is a non-zero constant dividing every coefficient of a. */
+/* a / b; false unless b is a non-zero constant dividing every coefficient of a (or out of range).
+ */
 bool ir_dim_div(ir_dim a, ir_dim b, ir_dim *out);
 /* Canonical text: P-terms, then T-terms, then the constant, e.g. "P+T", "2*T-1", "640". */
 void ir_dim_format(ir_dim d, char *buf, size_t size);

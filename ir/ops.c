@@ -106,14 +106,51 @@ bool ir_attr_enum_spelling(ir_attr_id id, int index, char *buf, size_t size) {
 
 /* ---- dimensions ------------------------------------------------------------------------------ */
 
-ir_dim ir_dim_add(ir_dim a, ir_dim b) { return (ir_dim){a.t + b.t, a.p + b.p, a.c + b.c}; }
-ir_dim ir_dim_sub(ir_dim a, ir_dim b) { return (ir_dim){a.t - b.t, a.p - b.p, a.c - b.c}; }
-bool ir_dim_is_const(ir_dim d) { return d.t == 0 && d.p == 0; }
-bool ir_dim_equal(ir_dim a, ir_dim b) { return a.t == b.t && a.p == b.p && a.c == b.c; }
+static bool coefficient_in_range(int64_t k) { return k >= -IR_DIM_LIMIT && k <= IR_DIM_LIMIT; }
+
+bool ir_dim_in_range(ir_dim d) {
+  return coefficient_in_range(d.t) && coefficient_in_range(d.p) && coefficient_in_range(d.c);
+}
+
+/* Each helper fails on int64_t overflow as well as past the limit: callers may pass any dims. */
+static bool add_checked(int64_t a, int64_t b, int64_t *out) {
+  return !__builtin_add_overflow(a, b, out) && coefficient_in_range(*out);
+}
+
+static bool sub_checked(int64_t a, int64_t b, int64_t *out) {
+  return !__builtin_sub_overflow(a, b, out) && coefficient_in_range(*out);
+}
 
 static bool mul_checked(int64_t a, int64_t b, int64_t *out) {
-  return !__builtin_mul_overflow(a, b, out);
+  return !__builtin_mul_overflow(a, b, out) && coefficient_in_range(*out);
 }
+
+/* a / b, exact; INT64_MIN / -1 is the one quotient that does not fit (and its % traps). */
+static bool div_checked(int64_t a, int64_t b, int64_t *out) {
+  if (b == 0 || (b == -1 && a == INT64_MIN) || a % b)
+    return false;
+  *out = a / b;
+  return coefficient_in_range(*out);
+}
+
+bool ir_dim_add(ir_dim a, ir_dim b, ir_dim *out) {
+  ir_dim r;
+  if (!add_checked(a.t, b.t, &r.t) || !add_checked(a.p, b.p, &r.p) || !add_checked(a.c, b.c, &r.c))
+    return false;
+  *out = r;
+  return true;
+}
+
+bool ir_dim_sub(ir_dim a, ir_dim b, ir_dim *out) {
+  ir_dim r;
+  if (!sub_checked(a.t, b.t, &r.t) || !sub_checked(a.p, b.p, &r.p) || !sub_checked(a.c, b.c, &r.c))
+    return false;
+  *out = r;
+  return true;
+}
+
+bool ir_dim_is_const(ir_dim d) { return d.t == 0 && d.p == 0; }
+bool ir_dim_equal(ir_dim a, ir_dim b) { return a.t == b.t && a.p == b.p && a.c == b.c; }
 
 bool ir_dim_mul(ir_dim a, ir_dim b, ir_dim *out) {
   if (!ir_dim_is_const(a) && !ir_dim_is_const(b))
@@ -123,14 +160,19 @@ bool ir_dim_mul(ir_dim a, ir_dim b, ir_dim *out) {
     a = b;
     b = swap;
   }
-  return mul_checked(a.c, b.t, &out->t) && mul_checked(a.c, b.p, &out->p) &&
-         mul_checked(a.c, b.c, &out->c);
+  ir_dim r;
+  if (!mul_checked(a.c, b.t, &r.t) || !mul_checked(a.c, b.p, &r.p) || !mul_checked(a.c, b.c, &r.c))
+    return false;
+  *out = r;
+  return true;
 }
 
 bool ir_dim_div(ir_dim a, ir_dim b, ir_dim *out) {
-  if (!ir_dim_is_const(b) || b.c == 0 || a.t % b.c || a.p % b.c || a.c % b.c)
+  ir_dim r;
+  if (!ir_dim_is_const(b) || !div_checked(a.t, b.c, &r.t) || !div_checked(a.p, b.c, &r.p) ||
+      !div_checked(a.c, b.c, &r.c))
     return false;
-  *out = (ir_dim){a.t / b.c, a.p / b.c, a.c / b.c};
+  *out = r;
   return true;
 }
 
@@ -186,6 +228,7 @@ void ir_type_format(const ir_type *t, char *buf, size_t size) {
 }
 
 static int64_t gcd64(int64_t a, int64_t b) {
+  /* callers pass in-range coefficients, so negation cannot wrap */
   if (a < 0)
     a = -a;
   if (b < 0)
@@ -198,15 +241,24 @@ static int64_t gcd64(int64_t a, int64_t b) {
   return a;
 }
 
-/* Splits a shape into a constant factor and its symbolic dims made primitive (coefficients with
- * no common factor and a positive leading one): linear forms factor uniquely, so two shapes have
- * the same count everywhere iff the constants and the sorted primitive factors agree. */
-static bool count_factors(const ir_dim *dims, uint32_t rank, int64_t *constant, ir_dim *factors,
-                          uint32_t *n_factors) {
-  *constant = 1;
-  *n_factors = 0;
+/* A shape's element count as a product: the magnitudes and sign of its constant factors and its
+ * symbolic dims made primitive (coefficients with no common factor and a positive leading one).
+ * The constants stay separate because their product may not fit in 64 bits. */
+typedef struct count_form {
+  int64_t constants[IR_MAX_DIMS];
+  ir_dim factors[IR_MAX_DIMS]; /* sorted by (p, t, c) */
+  uint32_t n_factors;
+  bool negative, zero;
+} count_form;
+
+static bool count_form_of(const ir_dim *dims, uint32_t rank, count_form *f) {
+  *f = (count_form){.n_factors = 0};
+  if (rank > IR_MAX_DIMS)
+    return false;
   for (uint32_t i = 0; i < rank; i++) {
     ir_dim d = dims[i];
+    if (!ir_dim_in_range(d))
+      return false;
     int64_t g = d.c;
     if (!ir_dim_is_const(d)) {
       g = gcd64(gcd64(d.t, d.p), d.c);
@@ -214,36 +266,58 @@ static bool count_factors(const ir_dim *dims, uint32_t rank, int64_t *constant, 
       if (lead < 0)
         g = -g;
       ir_dim primitive = {d.t / g, d.p / g, d.c / g};
-      uint32_t at = (*n_factors)++;
+      uint32_t at = f->n_factors++;
       /* insertion sort by (p, t, c) */
       while (at > 0) {
-        ir_dim prev = factors[at - 1];
+        ir_dim prev = f->factors[at - 1];
         bool greater = prev.p != primitive.p   ? prev.p > primitive.p
                        : prev.t != primitive.t ? prev.t > primitive.t
                                                : prev.c > primitive.c;
         if (!greater)
           break;
-        factors[at] = prev;
+        f->factors[at] = prev;
         at--;
       }
-      factors[at] = primitive;
+      f->factors[at] = primitive;
     }
-    if (!mul_checked(*constant, g, constant))
+    f->zero = f->zero || g == 0;
+    f->negative = f->negative != (g < 0);
+    f->constants[i] = g < 0 ? -g : g;
+  }
+  for (uint32_t i = rank; i < IR_MAX_DIMS; i++)
+    f->constants[i] = 1;
+  return true;
+}
+
+/* Whether two lists of positive numbers have the same product, without forming it: cancelling the
+ * gcd of every pair leaves each pair coprime, so the products agree iff nothing but 1s is left. */
+static bool same_product(int64_t *a, int64_t *b) {
+  for (uint32_t i = 0; i < IR_MAX_DIMS; i++) {
+    for (uint32_t j = 0; j < IR_MAX_DIMS; j++) {
+      int64_t g = gcd64(a[i], b[j]);
+      a[i] /= g;
+      b[j] /= g;
+    }
+  }
+  for (uint32_t i = 0; i < IR_MAX_DIMS; i++) {
+    if (a[i] != 1 || b[i] != 1)
       return false;
   }
   return true;
 }
 
+/* Linear forms factor uniquely, so two shapes have the same count everywhere iff their constant
+ * products and their sorted primitive factors agree. */
 bool ir_shape_same_count(const ir_dim *a, uint32_t rank_a, const ir_dim *b, uint32_t rank_b) {
-  int64_t ka, kb;
-  ir_dim fa[IR_MAX_DIMS], fb[IR_MAX_DIMS];
-  uint32_t na, nb;
-  if (!count_factors(a, rank_a, &ka, fa, &na) || !count_factors(b, rank_b, &kb, fb, &nb))
+  count_form fa, fb;
+  if (!count_form_of(a, rank_a, &fa) || !count_form_of(b, rank_b, &fb))
     return false;
-  if (ka != kb || na != nb)
+  if (fa.zero != fb.zero || fa.n_factors != fb.n_factors)
     return false;
-  for (uint32_t i = 0; i < na; i++) {
-    if (!ir_dim_equal(fa[i], fb[i]))
+  if (!fa.zero && (fa.negative != fb.negative || !same_product(fa.constants, fb.constants)))
+    return false;
+  for (uint32_t i = 0; i < fa.n_factors; i++) {
+    if (!ir_dim_equal(fa.factors[i], fb.factors[i]))
       return false;
   }
   return true;

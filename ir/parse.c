@@ -11,21 +11,18 @@
 #include <string.h>
 
 #include "ir/internal.h"
+#include "ir/symtab.h"
 #include "runtime/support/alloc.h"
 #include "runtime/support/error.h"
 
-typedef struct symbol {
-  const char *name; /* into the source text */
-  size_t length;
-  ir_value *value;
-} symbol;
+/* Name spaces of the symbol table. */
+enum { SYMBOL_VALUE, SYMBOL_WEIGHT };
 
 typedef struct parser {
   const char *text, *file;
   size_t length, at;
   ir_graph *g;
-  symbol *symbols;
-  uint32_t n_symbols, cap_symbols;
+  ir_symtab symbols; /* %names (keys into the text) and @weights (keys in the graph's arena) */
   chord_error *error;
   bool failed;
   size_t line_at, line; /* a cursor for source positions: line of offset line_at */
@@ -166,7 +163,8 @@ static char *string_body(parser *p, bool for_name) {
     p->at++;
     if (c == '"')
       break;
-    if (for_name && (c == '\\' || c < 0x20)) {
+    /* DEL too: the printer escapes it, and a name cannot hold an escape */
+    if (for_name && (c == '\\' || c < 0x20 || c == 0x7f)) {
       error_at(p, p->at - 1, "a quoted name cannot hold '\\' or control characters");
       return NULL;
     }
@@ -222,12 +220,8 @@ static bool name(parser *p, const char **out, size_t *length, const char *what) 
   return true;
 }
 
-static symbol *find_symbol(parser *p, const char *name_text, size_t length) {
-  for (uint32_t i = 0; i < p->n_symbols; i++) {
-    if (p->symbols[i].length == length && memcmp(p->symbols[i].name, name_text, length) == 0)
-      return &p->symbols[i];
-  }
-  return NULL;
+static ir_value *find_symbol(parser *p, const char *name_text, size_t length) {
+  return ir_symtab_get(&p->symbols, SYMBOL_VALUE, name_text, length);
 }
 
 static bool all_digits(const char *s, size_t n) {
@@ -238,19 +232,8 @@ static bool all_digits(const char *s, size_t n) {
   return n > 0;
 }
 
-/* Binds a %name to v; a numeric name leaves v unnamed (the printer numbers it by position). */
-static bool define(parser *p, size_t where, const char *name_text, size_t length, ir_value *v) {
-  if (find_symbol(p, name_text, length))
-    return error_at(p, where, "%%%.*s is defined twice", (int)length, name_text);
-  if (p->n_symbols == p->cap_symbols) {
-    uint32_t cap = p->cap_symbols ? p->cap_symbols * 2 : 64;
-    symbol *fresh = rt_realloc(p->symbols, sizeof *fresh * cap);
-    if (!fresh)
-      return no_memory(p);
-    p->symbols = fresh;
-    p->cap_symbols = cap;
-  }
-  p->symbols[p->n_symbols++] = (symbol){name_text, length, v};
+/* Records where v was written (for later diagnostics, e.g. chord opt --weights). */
+static void locate(parser *p, size_t where, ir_value *v) {
   /* statements come in order, so the line cursor only moves forward */
   for (; p->line_at < where; p->line_at++)
     p->line += p->text[p->line_at] == '\n';
@@ -259,6 +242,15 @@ static bool define(parser *p, size_t where, const char *name_text, size_t length
     line_start--;
   v->line = (uint32_t)p->line;
   v->col = (uint32_t)(where - line_start + 1);
+}
+
+/* Binds a %name to v; a numeric name leaves v unnamed (the printer numbers it by position). */
+static bool define(parser *p, size_t where, const char *name_text, size_t length, ir_value *v) {
+  if (find_symbol(p, name_text, length))
+    return error_at(p, where, "%%%.*s is defined twice", (int)length, name_text);
+  if (!ir_symtab_put(&p->symbols, SYMBOL_VALUE, name_text, length, v))
+    return no_memory(p);
+  locate(p, where, v);
   if (!all_digits(name_text, length) && !(v->name = ir_graph_strndup(p->g, name_text, length)))
     return no_memory(p);
   return true;
@@ -292,6 +284,11 @@ static bool integer(parser *p, int64_t *out) {
 
 static bool dim_expr(parser *p, ir_dim *out);
 
+/* Reported at the operator whose result leaves the limit (IR_DIM_LIMIT, docs/ir.md). */
+static bool dim_overflows(parser *p, size_t where) {
+  return error_at(p, where, "dimension overflows (coefficients are at most 2^62 in magnitude)");
+}
+
 static bool dim_factor(parser *p, ir_dim *out) {
   skip_space(p);
   size_t start = p->at;
@@ -305,7 +302,9 @@ static bool dim_factor(parser *p, ir_dim *out) {
     ir_dim inner;
     if (!dim_factor(p, &inner))
       return false;
-    *out = ir_dim_sub(ir_dim_const(0), inner);
+    /* the limit is symmetric, so this holds; checked all the same */
+    if (!ir_dim_sub(ir_dim_const(0), inner, out))
+      return dim_overflows(p, start);
     return true;
   }
   if ((c == 'T' || c == 'P') && !is_ident_char(p->at + 1 < p->length ? p->text[p->at + 1] : -1)) {
@@ -317,6 +316,9 @@ static bool dim_factor(parser *p, ir_dim *out) {
     int64_t v;
     if (!integer(p, &v))
       return false;
+    if (!ir_dim_in_range(ir_dim_const(v)))
+      return error_at(p, start,
+                      "dimension out of range (coefficients are at most 2^62 in magnitude)");
     *out = ir_dim_const(v);
     return true;
   }
@@ -336,9 +338,11 @@ static bool dim_term(parser *p, ir_dim *out) {
     ir_dim rhs;
     if (!dim_factor(p, &rhs))
       return false;
-    if (c == '*' && !ir_dim_mul(*out, rhs, out))
+    if (c == '*' && !ir_dim_is_const(*out) && !ir_dim_is_const(rhs))
       return error_at(p, where,
                       "a dimension must be linear in T and P (a product needs a constant)");
+    if (c == '*' && !ir_dim_mul(*out, rhs, out))
+      return dim_overflows(p, where);
     if (c == '/' && !ir_dim_div(*out, rhs, out))
       return error_at(p, where,
                       "division in a dimension must be by a constant that divides it exactly");
@@ -350,6 +354,7 @@ static bool dim_expr(parser *p, ir_dim *out) {
     return false;
   for (;;) {
     skip_space(p);
+    size_t where = p->at;
     int c = peek(p);
     if (c != '+' && c != '-')
       return true;
@@ -357,7 +362,8 @@ static bool dim_expr(parser *p, ir_dim *out) {
     ir_dim rhs;
     if (!dim_term(p, &rhs))
       return false;
-    *out = c == '+' ? ir_dim_add(*out, rhs) : ir_dim_sub(*out, rhs);
+    if (!(c == '+' ? ir_dim_add(*out, rhs, out) : ir_dim_sub(*out, rhs, out)))
+      return dim_overflows(p, where);
   }
 }
 
@@ -520,6 +526,13 @@ static bool attr_list(parser *p, ir_op op, ir_attr *attrs, uint32_t *n_attrs) {
 
 /* ---- statements ------------------------------------------------------------------------------ */
 
+/* A builder's refusal (a shape rule's reason, a bad type, no memory), reported at `where`. */
+static bool builder_failed(parser *p, size_t where, const chord_error *build_error) {
+  if (build_error->status == CHORD_ERROR_NO_MEMORY)
+    return no_memory(p);
+  return error_at(p, where, "%s", build_error->message);
+}
+
 static bool operand(parser *p, ir_value **out) {
   skip_space(p);
   size_t where = p->at;
@@ -532,15 +545,14 @@ static bool operand(parser *p, ir_value **out) {
   if (!name(p, &text, &length, "a name"))
     return false;
   if (sigil == '@') {
-    *out = ir_graph_find(p->g, IR_VALUE_WEIGHT, text, length);
+    *out = ir_symtab_get(&p->symbols, SYMBOL_WEIGHT, text, length);
     if (!*out)
       return error_at(p, where, "undeclared weight @%.*s", (int)length, text);
     return true;
   }
-  symbol *s = find_symbol(p, text, length);
-  if (!s)
+  *out = find_symbol(p, text, length);
+  if (!*out)
     return error_at(p, where, "use of undefined value %%%.*s", (int)length, text);
-  *out = s->value;
   return true;
 }
 
@@ -554,13 +566,16 @@ static bool leaf(parser *p, ir_value_kind kind) {
   size_t length;
   if (!name(p, &text, &length, "a value name") || !expect(p, ':', "before the type"))
     return false;
+  skip_space(p);
+  size_t type_at = p->at;
   ir_type t;
   if (!type(p, &t))
     return false;
-  ir_value *v = kind == IR_VALUE_INPUT ? ir_graph_add_input(p->g, NULL, &t, p->error)
-                                       : ir_graph_add_state(p->g, NULL, &t, p->error);
+  chord_error build_error;
+  ir_value *v = kind == IR_VALUE_INPUT ? ir_graph_add_input(p->g, NULL, &t, &build_error)
+                                       : ir_graph_add_state(p->g, NULL, &t, &build_error);
   if (!v)
-    return no_memory(p);
+    return builder_failed(p, type_at, &build_error);
   return define(p, where, text, length, v);
 }
 
@@ -574,17 +589,22 @@ static bool weight(parser *p) {
   size_t length;
   if (!name(p, &text, &length, "a tensor name"))
     return false;
-  if (ir_graph_find(p->g, IR_VALUE_WEIGHT, text, length))
+  if (ir_symtab_get(&p->symbols, SYMBOL_WEIGHT, text, length))
     return error_at(p, where, "weight @%.*s is declared twice", (int)length, text);
   char *copy = rt_strndup(text, length);
   if (!copy)
     return no_memory(p);
   ir_type t;
   bool ok = expect(p, ':', "before the type") && type(p, &t);
-  ir_value *v = ok ? ir_graph_add_weight(p->g, copy, &t, p->error) : NULL;
+  chord_error build_error;
+  ir_value *v = ok ? ir_graph_add_weight(p->g, copy, &t, &build_error) : NULL;
   rt_free(copy);
   if (ok && !v)
+    return builder_failed(p, where, &build_error);
+  if (ok && !ir_symtab_put(&p->symbols, SYMBOL_WEIGHT, v->name, length, v))
     return no_memory(p);
+  if (ok)
+    locate(p, where, v);
   return ok;
 }
 
@@ -630,11 +650,8 @@ static bool node(parser *p) {
     return false;
   chord_error build_error;
   ir_value *v = ir_build(p->g, op, operands, n_operands, attrs, n_attrs, &build_error);
-  if (!v) {
-    if (build_error.status == CHORD_ERROR_NO_MEMORY)
-      return no_memory(p);
-    return error_at(p, op_at, "%s", build_error.message);
-  }
+  if (!v)
+    return builder_failed(p, op_at, &build_error);
   if (!ir_type_equal(&written, &v->type)) {
     char have[256], want[256];
     ir_type_format(&written, have, sizeof have);
@@ -714,7 +731,7 @@ chord_status ir_parse(const char *text, size_t length, const char *file_name, ir
   if (status != CHORD_OK)
     return status;
   bool ok = graph(&p);
-  rt_free(p.symbols);
+  ir_symtab_free(&p.symbols);
   if (!ok) {
     ir_graph_free(p.g);
     return error ? error->status : CHORD_ERROR_FORMAT;

@@ -57,6 +57,15 @@ static void print_name(FILE *out, char sigil, const char *name) {
     print_string(out, name);
 }
 
+/* What ir_value_label gives, streamed: a name of any length prints whole, so labels never get cut
+ * short (a cut one would lose its closing quote, or collide with another sharing its start). */
+static void print_label(FILE *out, const ir_value *v) {
+  if (v->name)
+    print_name(out, v->kind == IR_VALUE_WEIGHT ? '@' : '%', v->name);
+  else
+    fprintf(out, "%%%" PRIu32, v->index);
+}
+
 static void print_type(FILE *out, const ir_type *t) {
   char buf[512];
   ir_type_format(t, buf, sizeof buf);
@@ -97,7 +106,6 @@ static void print_attr(FILE *out, const ir_attr *a) {
 }
 
 chord_status ir_print(const ir_graph *g, FILE *out, chord_error *error) {
-  char label[256];
   fputs("graph ", out);
   print_name(out, '@', g->name);
   fputs(" {\n", out);
@@ -105,15 +113,18 @@ chord_status ir_print(const ir_graph *g, FILE *out, chord_error *error) {
     const ir_value *v = g->values[i];
     fputs("  ", out);
     switch (v->kind) {
-    case IR_VALUE_INPUT: fprintf(out, "input %s : ", ir_value_label(v, label, sizeof label)); break;
-    case IR_VALUE_WEIGHT:
-      fprintf(out, "weight %s : ", ir_value_label(v, label, sizeof label));
-      break;
-    case IR_VALUE_STATE: fprintf(out, "state %s : ", ir_value_label(v, label, sizeof label)); break;
-    case IR_VALUE_NODE:
-      fprintf(out, "%s = %s", ir_value_label(v, label, sizeof label), ir_op_get(v->op)->name);
-      for (uint32_t k = 0; k < v->n_operands; k++)
-        fprintf(out, k ? ", %s" : " %s", ir_value_label(v->operands[k], label, sizeof label));
+    case IR_VALUE_INPUT: fputs("input ", out); break;
+    case IR_VALUE_WEIGHT: fputs("weight ", out); break;
+    case IR_VALUE_STATE: fputs("state ", out); break;
+    case IR_VALUE_NODE: break;
+    }
+    print_label(out, v);
+    if (v->kind == IR_VALUE_NODE) {
+      fprintf(out, " = %s", ir_op_get(v->op)->name);
+      for (uint32_t k = 0; k < v->n_operands; k++) {
+        fputs(k ? ", " : " ", out);
+        print_label(out, v->operands[k]);
+      }
       if (v->n_attrs) {
         fputs(" {", out);
         for (uint32_t k = 0; k < v->n_attrs; k++) {
@@ -123,14 +134,16 @@ chord_status ir_print(const ir_graph *g, FILE *out, chord_error *error) {
         }
         fputc('}', out);
       }
-      fputs(" : ", out);
-      break;
     }
+    fputs(" : ", out);
     print_type(out, &v->type);
     fputc('\n', out);
   }
-  for (uint32_t i = 0; i < g->n_outputs; i++)
-    fprintf(out, "  output %s\n", ir_value_label(g->outputs[i], label, sizeof label));
+  for (uint32_t i = 0; i < g->n_outputs; i++) {
+    fputs("  output ", out);
+    print_label(out, g->outputs[i]);
+    fputc('\n', out);
+  }
   fputs("}\n", out);
   if (ferror(out))
     return rt_error(error, CHORD_ERROR_IO, "cannot write the IR");

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "ir/fused_body.h"
 #include "ir/shape.h"
 
 static bool fail(char *why, size_t size, const char *format, ...)
@@ -64,6 +65,25 @@ bool ir_shape_unary(const ir_value *v, ir_type *out, char *why, size_t size) {
 bool ir_shape_dequantize(const ir_value *v, ir_type *out, char *why, size_t size) {
   *out = *operand(v, 0);
   out->dtype = IR_DTYPE_F32;
+  return true;
+}
+
+bool ir_shape_quantize(const ir_value *v, ir_type *out, char *why, size_t size) {
+  if (!need_f32(v, 0, why, size) || !need_rank(v, 0, 1, IR_MAX_DIMS, why, size))
+    return false;
+  const ir_attr *a = ir_value_attr(v, IR_ATTR_DTYPE);
+  char spelling[16];
+  ir_dtype dtype;
+  if (!a || !ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)a->as.i, spelling, sizeof spelling) ||
+      !ir_dtype_from_name(spelling, &dtype))
+    return fail(why, size, "quantize needs a dtype");
+  *out = *operand(v, 0);
+  out->dtype = dtype;
+  ir_dim k = out->dims[out->rank - 1];
+  uint32_t block = ir_dtype_get(dtype)->block_elems;
+  if (block > 1 && (!ir_dim_is_const(k) || k.c % block != 0))
+    return fail(why, size, "the last dim must be a multiple of %s's %u-element blocks",
+                ir_dtype_name(dtype), block);
   return true;
 }
 
@@ -171,6 +191,18 @@ bool ir_shape_rope(const ir_value *v, ir_type *out, char *why, size_t size) {
                 n_rot);
   if (float_attr(v, IR_ATTR_FREQ_BASE, 0) <= 0)
     return fail(why, size, "freq_base must be positive");
+  if (v->n_operands == 3) { /* per-frequency factors, one per rotated pair */
+    const ir_type *factors = operand(v, 2);
+    char text[256];
+    ir_type_format(factors, text, sizeof text);
+    if (factors->dtype != IR_DTYPE_F32 || factors->rank != 1 ||
+        !ir_dim_equal(factors->dims[0], ir_dim_const(n_rot / 2)))
+      return fail(why, size, "the frequency factors must be f32[%" PRId64 "] (n_rot/2), not %s",
+                  n_rot / 2, text);
+    /* llama3 scaling computes the same factors from its attributes: both would apply twice */
+    if (int_attr(v, IR_ATTR_SCALING, 0) == 3)
+      return fail(why, size, "scaling = llama3 and frequency factors both rescale the frequencies");
+  }
   *out = *x;
   return true;
 }
@@ -224,6 +256,22 @@ bool ir_shape_reshape(const ir_value *v, ir_type *out, char *why, size_t size) {
   return true;
 }
 
+/* The element count of a shape of constants (false if a dim is symbolic); *fits is false when the
+ * count needs more than 64 bits. A zero dim makes it 0 whatever the others. */
+static bool constant_count(const ir_type *t, int64_t *count, bool *fits) {
+  int64_t n = 1;
+  bool zero = false, overflow = false;
+  for (uint32_t i = 0; i < t->rank; i++) {
+    if (!ir_dim_is_const(t->dims[i]))
+      return false;
+    zero = zero || t->dims[i].c == 0;
+    overflow = overflow || __builtin_mul_overflow(n, t->dims[i].c, &n);
+  }
+  *fits = zero || !overflow;
+  *count = zero ? 0 : n;
+  return true;
+}
+
 bool ir_shape_view(const ir_value *v, ir_type *out, char *why, size_t size) {
   if (!shape_from_attr(v, out, why, size))
     return false;
@@ -232,17 +280,14 @@ bool ir_shape_view(const ir_value *v, ir_type *out, char *why, size_t size) {
     return fail(why, size, "offset must not be negative");
   /* with constant shapes the view must fit; symbolic ones are checked when T and P are known */
   const ir_type *x = operand(v, 0);
-  int64_t have = 1, need = 1;
-  bool constant = true;
-  for (uint32_t i = 0; i < x->rank; i++) {
-    constant = constant && ir_dim_is_const(x->dims[i]);
-    have *= x->dims[i].c;
-  }
-  for (uint32_t i = 0; i < out->rank; i++) {
-    constant = constant && ir_dim_is_const(out->dims[i]);
-    need *= out->dims[i].c;
-  }
-  if (constant && offset + need > have)
+  int64_t have, need, end;
+  bool have_fits, need_fits;
+  if (!constant_count(x, &have, &have_fits) || !constant_count(out, &need, &need_fits))
+    return true;
+  if (!have_fits || !need_fits)
+    return fail(why, size, "the element count of %s overflows 64 bits",
+                have_fits ? "the view" : "x");
+  if (__builtin_add_overflow(offset, need, &end) || end > have)
     return fail(why, size, "view of %" PRId64 " elements at %" PRId64 " past the %" PRId64 " of x",
                 need, offset, have);
   return true;
@@ -286,9 +331,13 @@ bool ir_shape_concat(const ir_value *v, ir_type *out, char *why, size_t size) {
     if (t->dtype != first->dtype || t->rank != first->rank)
       return fail(why, size, "operand %" PRIu32 " differs from operand 0 in dtype or rank", i);
     for (uint32_t d = 0; d < t->rank; d++) {
-      if (d == (uint32_t)axis)
-        out->dims[d] = ir_dim_add(out->dims[d], t->dims[d]);
-      else if (!ir_dim_equal(t->dims[d], first->dims[d]))
+      if (d == (uint32_t)axis) {
+        if (!ir_dim_add(out->dims[d], t->dims[d], &out->dims[d]))
+          return fail(why, size,
+                      "the concatenated dim %" PRIu32
+                      " overflows (coefficients are at most 2^62 in magnitude)",
+                      d);
+      } else if (!ir_dim_equal(t->dims[d], first->dims[d]))
         return fail(why, size, "operand %" PRIu32 " differs from operand 0 in dim %" PRIu32, i, d);
     }
   }
@@ -360,6 +409,10 @@ bool ir_shape_flash_attention(const ir_value *v, ir_type *out, char *why, size_t
 }
 
 bool ir_shape_fused_region(const ir_value *v, ir_type *out, char *why, size_t size) {
+  const ir_attr *body = ir_value_attr(v, IR_ATTR_BODY);
+  ir_fused_program program;
+  if (!ir_fused_parse(body ? body->as.s : NULL, v->n_operands, &program, why, size))
+    return false;
   if (!need_f32(v, 0, why, size))
     return false;
   *out = *operand(v, 0);

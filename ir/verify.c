@@ -106,6 +106,13 @@ static chord_status verify_type(const ir_value *v, chord_error *error) {
     return value_error(error, v, "unknown dtype %d", (int)v->type.dtype);
   if (v->type.rank > IR_MAX_DIMS)
     return value_error(error, v, "rank %" PRIu32 " is more than %d", v->type.rank, IR_MAX_DIMS);
+  /* a pass that writes a type directly must still leave something the text form can hold */
+  for (uint32_t d = 0; d < v->type.rank; d++)
+    if (!ir_dim_in_range(v->type.dims[d]))
+      return value_error(error, v,
+                         "dimension %" PRIu32 " is out of range (coefficients are at "
+                         "most 2^62 in magnitude)",
+                         d);
   return CHORD_OK;
 }
 

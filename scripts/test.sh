@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a machine and runs every test: the build with -Werror, the clang-format check, the whole
-# suite, the suite again under AddressSanitizer+UndefinedBehaviorSanitizer, and the GGUF fuzzer for
-# a bounded time. Prints one pass/fail summary line at the end. .ci/run calls this.
+# suite, the suite again under AddressSanitizer+UndefinedBehaviorSanitizer, and the fuzzers (GGUF
+# reader, IR parser) for a bounded time. Prints one pass/fail summary line at the end. .ci/run calls
+# this.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
@@ -50,7 +51,8 @@ fi
 run_suite "release" build-ci || status=1
 run_suite "asan+ubsan" build-ci-asan -DCMAKE_BUILD_TYPE=Debug -DCHORD_SANITIZE=ON || status=1
 
-echo "== fuzzer (60 s)"
+# One check: scripts/fuzz.sh runs both targets and fails if either does.
+echo "== fuzzers: fuzz_gguf and fuzz_ir (60 s each)"
 if bash scripts/fuzz.sh 60; then
   passed=$((passed + 1))
 else

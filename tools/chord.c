@@ -11,6 +11,7 @@ static const cli_command commands[] = {
     {"synth", cmd_synth, "write a model of a real architecture and shape with random weights"},
     {"tokenize", cmd_tokenize, "turn text into token ids with a model's tokenizer"},
     {"template", cmd_template, "render a chat conversation through a model's chat template"},
+    {"ir", cmd_ir, "lower a model to the graph IR, optimize it and print it or its statistics"},
     {"opt", cmd_opt, "parse, verify, transform and print a graph in the IR text form"},
     {"logits", cmd_logits, "evaluate a prompt and print the last position's logits as JSON"},
 };

@@ -2,6 +2,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "runtime/platform/file.h"
+#include "runtime/support/alloc.h"
 
 int cli_error(const char *format, ...) {
   va_list args;
@@ -32,4 +36,59 @@ const char *cli_model_path(const char *given, char *buf, size_t size) {
     return NULL;
   }
   return buf;
+}
+
+int cli_write_output(const char *path, cli_writer write, const void *context) {
+  chord_error error;
+  if (!path) {
+    if (write(stdout, context, &error) != CHORD_OK)
+      return cli_error("%s", error.message);
+    if (fflush(stdout) != 0)
+      return cli_error("cannot write to standard output");
+    return 0;
+  }
+  rt_output_file file;
+  if (rt_output_open(path, &file, &error) != CHORD_OK)
+    return cli_error("%s", error.message);
+  if (write(file.stream, context, &error) != CHORD_OK ||
+      rt_output_commit(&file, &error) != CHORD_OK) {
+    rt_output_abandon(&file);
+    return cli_error("%s", error.message);
+  }
+  return 0;
+}
+
+char *cli_read_file(const char *path, size_t *size) {
+  if (strcmp(path, "-") == 0) {
+    size_t capacity = 4096, n = 0;
+    char *text = rt_malloc(capacity);
+    while (text) {
+      n += fread(text + n, 1, capacity - n - 1, stdin);
+      if (n + 1 < capacity)
+        break;
+      char *bigger = rt_realloc(text, capacity *= 2);
+      if (!bigger)
+        rt_free(text);
+      text = bigger;
+    }
+    if (!text) {
+      cli_error("out of memory reading standard input");
+      return NULL;
+    }
+    text[n] = '\0';
+    *size = n;
+    return text;
+  }
+  rt_mapped_file file;
+  chord_error error;
+  if (rt_file_map(path, &file, &error) != CHORD_OK) {
+    cli_error("%s", error.message);
+    return NULL;
+  }
+  char *text = rt_strndup(file.data ? (const char *)file.data : "", file.size);
+  *size = file.size;
+  rt_file_unmap(&file);
+  if (!text)
+    cli_error("out of memory reading %s", path);
+  return text;
 }

@@ -4,6 +4,7 @@
 #define CHORD_TOOLS_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "chord.h"
 
@@ -21,6 +22,15 @@ int cli_usage_error(const char *command, const char *format, ...)
 /* The model to use: `given` if set, else the default model. NULL (after printing why) if none. */
 const char *cli_model_path(const char *given, char *buf, size_t size);
 
+/* Writes through `write` to the file at path (atomically: no partial file is left on failure), or
+ * to standard output when path is NULL. Returns the exit status: 0, or 1 after printing why. */
+typedef chord_status (*cli_writer)(FILE *out, const void *context, chord_error *error);
+int cli_write_output(const char *path, cli_writer write, const void *context);
+
+/* The whole of a file ("-": standard input), NUL-terminated, for rt_free; NULL after printing
+ * why. */
+char *cli_read_file(const char *path, size_t *size);
+
 /* The commands (one file each in tools/). */
 int cmd_info(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
@@ -28,6 +38,7 @@ int cmd_synth(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_opt(int argc, char **argv);
+int cmd_ir(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 
 #endif

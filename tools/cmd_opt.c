@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "frontends/gguf/gguf.h"
+#include "frontends/gguf/lower.h"
 #include "ir/ir.h"
+#include "ir/stats.h"
 #include "passes/pass.h"
-#include "runtime/platform/file.h"
 #include "runtime/support/alloc.h"
 #include "tools/cli.h"
-
-int cmd_opt(int argc, char **argv);
+#include "tools/pass_options.h"
 
 static const char opt_usage[] =
     "usage: chord opt [OPTIONS] [FILE.cir]\n"
@@ -20,12 +21,12 @@ static const char opt_usage[] =
     "\n"
     "options:\n"
     "  -p, --passes PASS,...    run these passes in order (see --list-passes)\n"
-    "  -O0, -O1, -O2            run the pipeline of this optimization level (-O0: verify only)\n"
-    "      --print-after=PASS,...  print the graph to standard error after these passes\n"
-    "      --print-after-all    print the graph to standard error after every pass\n"
-    "      --disable-pass=PASS,...  skip these passes of the pipeline\n"
-    "      --time-passes        print each pass's time to standard error\n"
+    "  -O0, -O1, -O2            run the pipeline of this optimization level (-O0: verify "
+    "only)\n" PASS_OPTIONS_HELP
     "  -o, --output FILE        write the result to FILE instead of standard output\n"
+    "      --stats              print op counts by kind and by layer instead of the graph\n"
+    "      --weights MODEL      check that every weight is a tensor of MODEL (a GGUF file)\n"
+    "                           with the same type; without it weights are typed placeholders\n"
     "      --verify-only        parse, verify and run the passes, print nothing\n"
     "      --list-ops           list the op table: operands, attributes, flags, semantics\n"
     "      --list-passes        list the pass table and the pipelines\n"
@@ -98,15 +99,36 @@ static void list_passes(void) {
   }
 }
 
-/* A comma-separated list of passes as a bit set (1 << pass_id). */
-static bool pass_set(const char *list, uint64_t *set, chord_error *error) {
-  pass_pipeline p;
-  if (pass_pipeline_parse(list, &p, error) != CHORD_OK)
-    return false;
-  for (uint32_t i = 0; i < p.n; i++)
-    *set |= 1ull << p.passes[i];
-  return true;
+static chord_status write_graph(FILE *out, const void *graph, chord_error *error) {
+  return ir_print(graph, out, error);
 }
+
+static chord_status write_stats(FILE *out, const void *graph, chord_error *error) {
+  ir_stats stats;
+  chord_status st = ir_stats_compute(graph, &stats, error);
+  if (st == CHORD_OK)
+    st = ir_stats_print(&stats, out, error);
+  ir_stats_free(&stats);
+  return st;
+}
+
+/* --weights MODEL: the graph's weight placeholders must be tensors of MODEL, type for type. */
+static bool check_weights(const ir_graph *g, const char *model, const char *shown) {
+  gguf_file *file;
+  chord_error error;
+  if (gguf_open(model, &file, &error) != CHORD_OK) {
+    cli_error("%s", error.message);
+    return false;
+  }
+  const ir_value *bad;
+  chord_status st = lower_check_weights(file, g, &bad, &error);
+  gguf_close(file);
+  if (st != CHORD_OK)
+    fprintf(stderr, "%s:%u:%u: error: %s\n", shown, bad->line, bad->col, error.message);
+  return st == CHORD_OK;
+}
+
+enum { OPT_STATS = 0x100, OPT_WEIGHTS };
 
 int cmd_opt(int argc, char **argv) {
   static const struct option options[] = {{"passes", required_argument, NULL, 'p'},
@@ -114,56 +136,44 @@ int cmd_opt(int argc, char **argv) {
                                           {"verify-only", no_argument, NULL, 'V'},
                                           {"list-ops", no_argument, NULL, 'L'},
                                           {"list-passes", no_argument, NULL, 'P'},
-                                          {"print-after", required_argument, NULL, 'A'},
-                                          {"print-after-all", no_argument, NULL, 'a'},
-                                          {"disable-pass", required_argument, NULL, 'D'},
-                                          {"time-passes", no_argument, NULL, 'T'},
+                                          {"stats", no_argument, NULL, OPT_STATS},
+                                          {"weights", required_argument, NULL, OPT_WEIGHTS},
+                                          PASS_LONG_OPTIONS,
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-  const char *output = NULL, *passes = NULL;
-  bool verify_only = false, time_passes = false;
-  int level = -1;
-  pass_run_options run = {0};
+  const char *output = NULL, *passes = NULL, *weights = NULL;
+  bool verify_only = false, stats = false;
+  pass_options po = {.level = -1};
   chord_error error;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "p:o:O:h", options, NULL)) != -1) {
+    int handled = pass_options_handle(&po, "opt", c, optarg);
+    if (handled < 0)
+      return 2;
+    if (handled)
+      continue;
     switch (c) {
     case 'p': passes = optarg; break;
-    case 'O':
-      if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '2')
-        return cli_usage_error("opt", "no optimization level -O%s (-O0, -O1 or -O2)", optarg);
-      level = optarg[0] - '0';
-      break;
-    case 'A':
-      if (!pass_set(optarg, &run.print_after, &error))
-        return cli_usage_error("opt", "--print-after: %s", error.message);
-      break;
-    case 'a': run.print_after_all = true; break;
-    case 'D':
-      if (!pass_set(optarg, &run.disabled, &error))
-        return cli_usage_error("opt", "--disable-pass: %s", error.message);
-      break;
-    case 'T': time_passes = true; break;
     case 'P': list_passes(); return 0;
     case 'o': output = optarg; break;
     case 'V': verify_only = true; break;
     case 'L': list_ops(); return 0;
+    case OPT_STATS: stats = true; break;
+    case OPT_WEIGHTS: weights = optarg; break;
     case 'h': fputs(opt_usage, stdout); return 0;
     default: return cli_usage_error("opt", "invalid option");
     }
   }
   if (optind + 1 < argc)
     return cli_usage_error("opt", "expected one FILE, got more");
-  if (passes && level >= 0)
+  if (passes && po.level >= 0)
     return cli_usage_error("opt", "give -p or -O, not both");
   pass_pipeline pipeline = {.n = 0};
   if (passes && pass_pipeline_parse(passes, &pipeline, &error) != CHORD_OK)
     return cli_usage_error("opt", "%s", error.message);
-  if (level >= 0 && pass_pipeline_for_level(level, &pipeline, &error) != CHORD_OK)
+  if (po.level >= 0 && pass_pipeline_for_level(po.level, &pipeline, &error) != CHORD_OK)
     return cli_usage_error("opt", "%s", error.message);
-  if (time_passes)
-    run.timings = stderr;
   const char *path = optind < argc ? argv[optind] : "-";
   bool from_stdin = strcmp(path, "-") == 0;
   FILE *in = from_stdin ? stdin : fopen(path, "rb");
@@ -184,30 +194,15 @@ int cmd_opt(int argc, char **argv) {
     fprintf(stderr, "%s\n", error.message);
     return 1;
   }
+  int rc = 1;
   if (ir_verify(g, &error) != CHORD_OK) {
     fprintf(stderr, "%s: error: %s\n", shown, error.message);
-    ir_graph_free(g);
-    return 1;
-  }
-  if (pass_pipeline_run(g, &pipeline, &run, &error) != CHORD_OK) {
+  } else if (weights && !check_weights(g, weights, shown)) {
+    /* reported */
+  } else if (pass_pipeline_run(g, &pipeline, &po.run, &error) != CHORD_OK) {
     fprintf(stderr, "%s: error: %s\n", shown, error.message);
-    ir_graph_free(g);
-    return 1;
-  }
-  int rc = 0;
-  if (!verify_only) {
-    if (output) {
-      rt_output_file file;
-      if (rt_output_open(output, &file, &error) != CHORD_OK) {
-        rc = cli_error("%s", error.message);
-      } else if (ir_print(g, file.stream, &error) != CHORD_OK ||
-                 rt_output_commit(&file, &error) != CHORD_OK) {
-        rt_output_abandon(&file);
-        rc = cli_error("%s", error.message);
-      }
-    } else if (ir_print(g, stdout, &error) != CHORD_OK || fflush(stdout) != 0) {
-      rc = cli_error("cannot write the IR to standard output");
-    }
+  } else {
+    rc = verify_only ? 0 : cli_write_output(output, stats ? write_stats : write_graph, g);
   }
   ir_graph_free(g);
   return rc;

@@ -48,40 +48,6 @@ typedef struct template_args {
 } template_args;
 
 /* The whole of a file (or of standard input for "-"), NUL-terminated. */
-static char *read_all(const char *path, size_t *size) {
-  if (strcmp(path, "-") == 0) {
-    size_t capacity = 4096, n = 0;
-    char *text = rt_malloc(capacity);
-    while (text) {
-      n += fread(text + n, 1, capacity - n - 1, stdin);
-      if (n + 1 < capacity)
-        break;
-      char *bigger = rt_realloc(text, capacity *= 2);
-      if (!bigger)
-        rt_free(text);
-      text = bigger;
-    }
-    if (!text) {
-      cli_error("out of memory reading standard input");
-      return NULL;
-    }
-    text[n] = '\0';
-    *size = n;
-    return text;
-  }
-  rt_mapped_file file;
-  chord_error error;
-  if (rt_file_map(path, &file, &error) != CHORD_OK) {
-    cli_error("%s", error.message);
-    return NULL;
-  }
-  char *text = rt_strndup(file.data ? (const char *)file.data : "", file.size);
-  *size = file.size;
-  rt_file_unmap(&file);
-  if (!text)
-    cli_error("out of memory reading %s", path);
-  return text;
-}
 
 /* CHORD_TEMPLATE_NOW, so that templates that print today's date render reproducibly. */
 static bool render_time(struct tm *now) {
@@ -120,7 +86,7 @@ static int load_template(const template_args *a, const gguf_file *model, chat_te
   chord_status status;
   if (a->template_file) {
     size_t size;
-    char *source = read_all(a->template_file, &size);
+    char *source = cli_read_file(a->template_file, &size);
     if (!source)
       return 1;
     status = chat_template_init(a->template_file, source, size, out, &error);
@@ -138,11 +104,11 @@ static int render(const template_args *a, const chat_template *tmpl, const chat_
   if (!render_time(&now))
     return 1;
   size_t messages_size, tools_size = 0;
-  char *messages = read_all(a->messages, &messages_size);
+  char *messages = cli_read_file(a->messages, &messages_size);
   if (!messages)
     return 1;
   char *tools = NULL;
-  if (a->tools && !(tools = read_all(a->tools, &tools_size))) {
+  if (a->tools && !(tools = cli_read_file(a->tools, &tools_size))) {
     rt_free(messages);
     return 1;
   }

@@ -55,7 +55,12 @@ chord_status lower_model(const gguf_file *file, const lower_options *options, ir
   ir_type ids = {.dtype = IR_DTYPE_I32, .rank = 1, .dims = {{1, 0, 0}}};
   c.tokens = ir_graph_add_input(g, "tokens", &ids, error);
   c.pos = c.tokens ? ir_graph_add_input(g, "pos", &ids, error) : NULL;
-  st = c.pos ? a->lower(&c) : error ? error->status : CHORD_ERROR_NO_MEMORY;
+  if (c.pos && options && options->last_logits_only) {
+    ir_type one = {.dtype = IR_DTYPE_I32, .rank = 1, .dims = {{0, 0, 1}}};
+    c.out_rows = ir_graph_add_input(g, "out_rows", &one, error);
+  }
+  bool inputs = c.pos && (!options || !options->last_logits_only || c.out_rows);
+  st = inputs ? a->lower(&c) : error ? error->status : CHORD_ERROR_NO_MEMORY;
   if (st == CHORD_OK)
     st = ir_verify(g, error);
   if (st != CHORD_OK) {
@@ -64,6 +69,13 @@ chord_status lower_model(const gguf_file *file, const lower_options *options, ir
   }
   *out = g;
   return CHORD_OK;
+}
+
+int64_t lower_graph_context_size(const ir_graph *g) {
+  for (uint32_t i = 0; i < g->n_values; i++)
+    if (g->values[i]->kind == IR_VALUE_STATE && g->values[i]->type.rank > 0)
+      return g->values[i]->type.dims[0].c;
+  return 0;
 }
 
 /* ---- hyper-parameters ------------------------------------------------------------------------ */
@@ -96,6 +108,14 @@ double lower_hparam_f64_or(lower_ctx *c, const char *suffix, double fallback) {
 
 /* ---- weights --------------------------------------------------------------------------------- */
 
+/* The IR type of a GGUF tensor. */
+static ir_type tensor_type(const gguf_tensor *t) {
+  ir_type type = {.dtype = t->type, .rank = t->n_dims};
+  for (uint32_t d = 0; d < t->n_dims; d++) /* GGUF dims are innermost first, IR's outermost */
+    type.dims[d] = ir_dim_const((int64_t)t->dims[t->n_dims - 1 - d]);
+  return type;
+}
+
 static ir_value *weight_v(lower_ctx *c, bool required, const char *format, va_list args) {
   char name[256];
   vsnprintf(name, sizeof name, format, args);
@@ -110,10 +130,32 @@ static ir_value *weight_v(lower_ctx *c, bool required, const char *format, va_li
     c->missing |= required;
     return NULL;
   }
-  ir_type type = {.dtype = t->type, .rank = t->n_dims};
-  for (uint32_t d = 0; d < t->n_dims; d++) /* GGUF dims are innermost first, IR's outermost */
-    type.dims[d] = ir_dim_const((int64_t)t->dims[t->n_dims - 1 - d]);
+  ir_type type = tensor_type(t);
   return ir_graph_add_weight(c->graph, name, &type, c->error);
+}
+
+chord_status lower_check_weights(const gguf_file *file, const ir_graph *g, const ir_value **bad,
+                                 chord_error *error) {
+  for (uint32_t i = 0; i < g->n_values; i++) {
+    const ir_value *v = g->values[i];
+    if (v->kind != IR_VALUE_WEIGHT)
+      continue;
+    *bad = v;
+    const gguf_tensor *t = gguf_find_tensor(file, v->name);
+    if (!t)
+      return rt_error(error, CHORD_ERROR_NOT_FOUND, "weight @%s is not a tensor of %s", v->name,
+                      file->path);
+    ir_type have = tensor_type(t);
+    if (!ir_type_equal(&have, &v->type)) {
+      char want[128], got[128];
+      ir_type_format(&v->type, want, sizeof want);
+      ir_type_format(&have, got, sizeof got);
+      return rt_error(error, CHORD_ERROR_INVALID, "weight @%s is %s here but %s in %s", v->name,
+                      want, got, file->path);
+    }
+  }
+  *bad = NULL;
+  return CHORD_OK;
 }
 
 ir_value *lower_weight(lower_ctx *c, const char *format, ...) {
@@ -134,13 +176,51 @@ ir_value *lower_weight_opt(lower_ctx *c, const char *format, ...) {
 
 /* ---- builders -------------------------------------------------------------------------------- */
 
+ir_value *lower_output_rows(lower_ctx *c, ir_value *x) {
+  if (!x || !c->out_rows)
+    return x;
+  return ir_build(c->graph, IR_OP_GET_ROWS, (ir_value *[]){x, c->out_rows}, 2, NULL, 0, c->error);
+}
+
+/* What llama.cpp's CPU backend converts a matmul's activations to before the dot products, by
+ * weight type (ggml-cpu's vec_dot_type): the graph rounds them the same way, so that the
+ * reference computes what llama.cpp computes. F32 weights take f32 activations. */
+static const struct {
+  ir_dtype weight, activation;
+} matmul_activation_types[] = {
+    {IR_DTYPE_F16, IR_DTYPE_F16},     {IR_DTYPE_BF16, IR_DTYPE_BF16},
+    {IR_DTYPE_Q4_0, IR_DTYPE_Q8_0},   {IR_DTYPE_Q4_1, IR_DTYPE_Q8_1},
+    {IR_DTYPE_Q5_0, IR_DTYPE_Q8_0},   {IR_DTYPE_Q5_1, IR_DTYPE_Q8_1},
+    {IR_DTYPE_Q8_0, IR_DTYPE_Q8_0},   {IR_DTYPE_Q2_K, IR_DTYPE_Q8_K},
+    {IR_DTYPE_Q3_K, IR_DTYPE_Q8_K},   {IR_DTYPE_Q4_K, IR_DTYPE_Q8_K},
+    {IR_DTYPE_Q5_K, IR_DTYPE_Q8_K},   {IR_DTYPE_Q6_K, IR_DTYPE_Q8_K},
+    {IR_DTYPE_IQ4_NL, IR_DTYPE_Q8_0}, {IR_DTYPE_IQ4_XS, IR_DTYPE_Q8_K},
+};
+
+ir_value *lower_round(lower_ctx *c, ir_value *x, ir_dtype dtype) {
+  if (!x)
+    return NULL;
+  const char *name = ir_dtype_name(dtype);
+  int index = ir_attr_enum_index(IR_ATTR_DTYPE, name, strlen(name));
+  if (index < 0) {
+    rt_error(c->error, CHORD_ERROR_UNSUPPORTED, "cannot round activations to %s", name);
+    return NULL;
+  }
+  ir_attr a = ir_attr_enum(IR_ATTR_DTYPE, index);
+  ir_value *q = ir_build(c->graph, IR_OP_QUANTIZE, &x, 1, &a, 1, c->error);
+  return q ? ir_build_unary(c->graph, IR_OP_DEQUANTIZE, q, c->error) : NULL;
+}
+
 ir_value *lower_linear(lower_ctx *c, ir_value *x, ir_value *w) {
   if (!x || !w)
     return NULL;
   ir_dtype t = w->type.dtype;
-  if (t != IR_DTYPE_F32 && t != IR_DTYPE_F16 && t != IR_DTYPE_BF16)
+  for (size_t i = 0; i < sizeof matmul_activation_types / sizeof matmul_activation_types[0]; i++)
+    if (matmul_activation_types[i].weight == t)
+      x = lower_round(c, x, matmul_activation_types[i].activation);
+  if (x && t != IR_DTYPE_F32 && t != IR_DTYPE_F16 && t != IR_DTYPE_BF16)
     w = ir_build_unary(c->graph, IR_OP_DEQUANTIZE, w, c->error);
-  return w ? ir_build_matmul(c->graph, x, w, c->error) : NULL;
+  return x && w ? ir_build_matmul(c->graph, x, w, c->error) : NULL;
 }
 
 ir_value *lower_rms_norm(lower_ctx *c, ir_value *x, double eps, ir_value *w) {
@@ -208,7 +288,8 @@ ir_value *lower_attention(lower_ctx *c, uint32_t layer, ir_value *q, ir_value *k
   ir_value *qh = lower_permute(c, q, 1, 0, 2);    /* [H, T, D] */
   ir_value *kh = lower_permute(c, keys, 1, 0, 2); /* [Hk, P+T, D] */
   ir_value *vh = lower_permute(c, vals, 1, 2, 0); /* [Hk, D, P+T] */
-  ir_value *s = lower_op(c, IR_OP_MATMUL, qh, kh);
+  /* the cache is f16: llama.cpp rounds q, and the probabilities, to f16 for the two products */
+  ir_value *s = lower_op(c, IR_OP_MATMUL, lower_round(c, qh, IR_DTYPE_F16), kh);
   if (!s)
     return NULL;
   if (window > 0) {
@@ -221,7 +302,8 @@ ir_value *lower_attention(lower_ctx *c, uint32_t layer, ir_value *q, ir_value *k
     return NULL;
   ir_attr sc = ir_attr_float(IR_ATTR_SCALE, scale);
   ir_value *p = ir_build(g, IR_OP_SOFTMAX, &s, 1, &sc, 1, c->error);
-  ir_value *o = lower_permute(c, lower_op(c, IR_OP_MATMUL, p, vh), 1, 0, 2); /* [T, H, Dv] */
+  ir_value *o = lower_permute(c, lower_op(c, IR_OP_MATMUL, lower_round(c, p, IR_DTYPE_F16), vh), 1,
+                              0, 2); /* [T, H, Dv] */
   if (!o)
     return NULL;
   ir_dim d2[2] = {o->type.dims[0]};

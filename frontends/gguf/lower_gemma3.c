@@ -2,7 +2,8 @@
  * embeddings scaled by sqrt(n_embd), and sliding-window layers with every sixth layer global
  * (the pattern llama.cpp uses for Gemma 3). Local layers rotate with base 10000, global ones with
  * rope.freq_base. Attention scale is 1/sqrt(head_dim) (query_pre_attn_scalar when present).
- * Norm weights in GGUF already include Gemma's +1. */
+ * Norm weights in GGUF already include Gemma's +1. final_logit_softcapping, when a file has it,
+ * caps the logits as llama.cpp does (Gemma 3's own configs leave it out). */
 #include <math.h>
 #include <stdio.h>
 
@@ -11,6 +12,11 @@
 
 enum { GEMMA3_SWA_PATTERN = 6 };
 static const double GEMMA3_LOCAL_FREQ_BASE = 10000.0;
+
+/* cap * tanh(x / cap) for the logits: llama.cpp's final logit soft-capping. */
+static ir_value *softcap_logits(lower_ctx *c, ir_value *x, double cap) {
+  return lower_scale(c, lower_op(c, IR_OP_TANH, lower_scale(c, x, 1.0 / cap), NULL), cap);
+}
 
 chord_status lower_gemma3(lower_ctx *c) {
   uint64_t n_embd, n_layer, n_head;
@@ -28,11 +34,12 @@ chord_status lower_gemma3(lower_ctx *c) {
   double freq_scale = 1.0 / lower_hparam_f64_or(c, "rope.scaling.factor", 1.0);
   int64_t window = (int64_t)lower_hparam_u64_or(c, "attention.sliding_window", 0);
   double query_scalar = lower_hparam_f64_or(c, "attention.query_pre_attn_scalar", (double)head_k);
+  /* llama.cpp reads the key for gemma3 and caps when it is not 0 (src/models/gemma3.cpp) */
   double softcap = lower_hparam_f64_or(c, "final_logit_softcapping", 0.0);
-  if (softcap > 0)
-    return rt_error(c->error, CHORD_ERROR_UNSUPPORTED,
-                    "%s: gemma3 final_logit_softcapping = %g is not supported yet", c->file->path,
-                    softcap);
+  if (softcap < 0 || !isfinite(softcap))
+    return rt_error(c->error, CHORD_ERROR_FORMAT,
+                    "%s: gemma3 final_logit_softcapping = %g must be positive (or 0: none)",
+                    c->file->path, softcap);
   double attn_scale = 1.0 / sqrt(query_scalar);
 
   ir_value *x = lower_weight(c, "token_embd.weight");
@@ -68,14 +75,20 @@ chord_status lower_gemma3(lower_ctx *c) {
     h = lower_rms_norm(c, x, eps, lower_weight(c, "blk.%u.ffn_norm.weight", il));
     ir_value *gate = lower_linear(c, h, lower_weight(c, "blk.%u.ffn_gate.weight", il));
     ir_value *up = lower_linear(c, h, lower_weight(c, "blk.%u.ffn_up.weight", il));
-    ir_value *m = lower_op(c, IR_OP_MUL, lower_op(c, IR_OP_GELU, gate, NULL), up);
+    /* llama.cpp's CPU geglu looks gelu up in an f16 table (GGML_GELU_FP16) */
+    ir_attr table = ir_attr_enum(IR_ATTR_APPROX, 2);
+    ir_value *g = gate ? ir_build(c->graph, IR_OP_GELU, &gate, 1, &table, 1, c->error) : NULL;
+    ir_value *m = lower_op(c, IR_OP_MUL, g, up);
     m = lower_linear(c, m, lower_weight(c, "blk.%u.ffn_down.weight", il));
     m = lower_rms_norm(c, m, eps, lower_weight(c, "blk.%u.post_ffw_norm.weight", il));
     x = lower_op(c, IR_OP_ADD, x, m);
   }
+  x = lower_output_rows(c, x); /* only the rows whose logits are wanted (lower_options) */
   x = lower_rms_norm(c, x, eps, lower_weight(c, "output_norm.weight"));
   ir_value *out = lower_weight_opt(c, "output.weight");
   x = lower_linear(c, x, out ? out : embd); /* tied embeddings when there is no output.weight */
+  if (softcap > 0)
+    x = softcap_logits(c, x, softcap);
   if (!x)
     return c->error ? c->error->status : CHORD_ERROR_INVALID;
   return ir_graph_add_output(c->graph, x, c->error);

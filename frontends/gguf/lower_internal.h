@@ -13,6 +13,7 @@ typedef struct lower_ctx {
   const char *arch; /* general.architecture, NUL-terminated */
   int64_t n_ctx;
   ir_value *tokens, *pos; /* the graph's inputs */
+  ir_value *out_rows;     /* with last_logits_only: the rows whose logits are wanted */
   bool missing;           /* a required tensor was absent: the first one is reported */
 } lower_ctx;
 
@@ -28,7 +29,15 @@ ir_value *lower_weight(lower_ctx *c, const char *format, ...) __attribute__((for
 ir_value *lower_weight_opt(lower_ctx *c, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* x [..., K] times a weight [N, K] (dequantized first unless it is a float type). */
+/* The rows of the last layer's output that go on to the head: all of them, or with
+ * last_logits_only the one %out_rows names. Architectures call it before the final norm. */
+ir_value *lower_output_rows(lower_ctx *c, ir_value *x);
+
+/* x through dtype and back (quantize, dequantize): where llama.cpp rounds an activation. */
+ir_value *lower_round(lower_ctx *c, ir_value *x, ir_dtype dtype);
+
+/* x [..., K] times a weight [N, K] (dequantized first unless it is a float type), x rounded first
+ * as llama.cpp's CPU matmul rounds it (q8_K for K-quant weights, f16 for f16 weights, ...). */
 ir_value *lower_linear(lower_ctx *c, ir_value *x, ir_value *w);
 /* rms_norm(x) * w */
 ir_value *lower_rms_norm(lower_ctx *c, ir_value *x, double eps, ir_value *w);

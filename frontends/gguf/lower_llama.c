@@ -1,6 +1,7 @@
 /* llama (Llama 2/3, Mistral, TinyLlama, SmolLM) and qwen2 (Qwen 2/2.5): pre-norm decoder layers
  * with RMS norm, rotary attention with grouped-query heads and a SwiGLU MLP. qwen2 adds biases to
- * q, k and v and rotates in neox mode; llama's GGUF q/k rows are permuted for normal mode. */
+ * q, k and v and rotates in neox mode; llama's GGUF q/k rows are permuted for normal mode. Llama
+ * 3.1+ files carry their rope scaling as per-frequency factors, rope_freqs.weight. */
 #include <math.h>
 #include <string.h>
 
@@ -10,6 +11,23 @@
 static ir_value *linear_bias(lower_ctx *c, ir_value *x, ir_value *w, ir_value *bias) {
   x = lower_linear(c, x, w);
   return bias ? lower_op(c, IR_OP_ADD, x, bias) : x;
+}
+
+/* lower_apply_rope, with the frequency factors as rope's third operand when there are any (one
+ * tensor for every layer, as llama.cpp shares it). */
+static ir_value *rope_factors(lower_ctx *c, ir_value *x, const lower_rope *rope,
+                              ir_value *factors) {
+  if (!factors || !x)
+    return x ? lower_apply_rope(c, x, c->pos, rope) : NULL;
+  ir_attr attrs[5] = {ir_attr_enum(IR_ATTR_MODE, rope->mode),
+                      ir_attr_int(IR_ATTR_N_ROT, rope->n_rot),
+                      ir_attr_float(IR_ATTR_FREQ_BASE, rope->freq_base)};
+  uint32_t n = 3;
+  if (rope->freq_scale != 1.0) { /* ggml applies freq_scale after dividing by the factor */
+    attrs[n++] = ir_attr_float(IR_ATTR_FREQ_SCALE, rope->freq_scale);
+    attrs[n++] = ir_attr_enum(IR_ATTR_SCALING, 1); /* linear */
+  }
+  return ir_build(c->graph, IR_OP_ROPE, (ir_value *[]){x, c->pos, factors}, 3, attrs, n, c->error);
 }
 
 chord_status lower_llama(lower_ctx *c) {
@@ -29,11 +47,13 @@ chord_status lower_llama(lower_ctx *c) {
                      .n_rot = (int64_t)lower_hparam_u64_or(c, "rope.dimension_count", head_k),
                      .freq_base = lower_hparam_f64_or(c, "rope.freq_base", 10000.0),
                      .freq_scale = 1.0 / lower_hparam_f64_or(c, "rope.scaling.factor", 1.0)};
-  if (gguf_find_tensor(c->file, "rope_freqs.weight"))
-    return rt_error(c->error, CHORD_ERROR_UNSUPPORTED,
-                    "%s: per-frequency rope factors (rope_freqs.weight, llama3 scaling) are not "
-                    "supported yet",
+  /* llama.cpp's qwen2 has no use for the tensor, and refuses a file with one it does not use */
+  if (qwen2 && gguf_find_tensor(c->file, "rope_freqs.weight"))
+    return rt_error(c->error, CHORD_ERROR_FORMAT,
+                    "%s: qwen2 model with rope_freqs.weight (only llama has per-frequency rope "
+                    "factors)",
                     c->file->path);
+  ir_value *factors = qwen2 ? NULL : lower_weight_opt(c, "rope_freqs.weight");
   int64_t window = (int64_t)lower_hparam_u64_or(c, "attention.sliding_window", 0);
 
   ir_value *embd = lower_weight(c, "token_embd.weight");
@@ -55,8 +75,8 @@ chord_status lower_llama(lower_ctx *c) {
         c, k, 3, (ir_dim[]){T, ir_dim_const((int64_t)n_head_kv), ir_dim_const((int64_t)head_k)});
     v = lower_reshape(
         c, v, 3, (ir_dim[]){T, ir_dim_const((int64_t)n_head_kv), ir_dim_const((int64_t)head_v)});
-    q = lower_apply_rope(c, q, c->pos, &rope);
-    k = lower_apply_rope(c, k, c->pos, &rope);
+    q = rope_factors(c, q, &rope, factors);
+    k = rope_factors(c, k, &rope, factors);
     ir_value *a = lower_attention(c, il, q, k, v, 1.0 / sqrt((double)head_k), window);
     a = lower_linear(c, a, lower_weight(c, "blk.%u.attn_output.weight", il));
     x = lower_op(c, IR_OP_ADD, x, a);
@@ -67,6 +87,7 @@ chord_status lower_llama(lower_ctx *c) {
     m = lower_linear(c, m, lower_weight(c, "blk.%u.ffn_down.weight", il));
     x = lower_op(c, IR_OP_ADD, x, m);
   }
+  x = lower_output_rows(c, x); /* only the rows whose logits are wanted (lower_options) */
   x = lower_rms_norm(c, x, eps, lower_weight(c, "output_norm.weight"));
   ir_value *out = lower_weight_opt(c, "output.weight");
   x = lower_linear(c, x, out ? out : embd); /* tied embeddings when there is no output.weight */

@@ -1,12 +1,13 @@
-/* The reference interpreter (runtime/interp/interp.h): one function per op, dispatched from a
- * switch over the op table with no default, so a new op lists this file among the places to
- * handle. Every buffer is dense f32 (or i32 for token ids), outermost dim first. */
+/* The reference interpreter (runtime/interp/interp.h): one function per op, dispatched through a
+ * table indexed by op (interp_has_op says which ops have one; a test checks that all do). Every
+ * buffer is dense f32 (or i32 for token ids), outermost dim first. */
 #include "runtime/interp/interp.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
+#include "ir/fused_body.h"
 #include "runtime/platform/parallel.h"
 #include "runtime/quant/quant.h"
 #include "runtime/support/alloc.h"
@@ -153,6 +154,29 @@ static int64_t broadcast_index(const interp_buffer *y, const interp_buffer *b, i
   return idx;
 }
 
+/* The element formulas, shared by the ops and by fused_region bodies so that a fused chain gives
+ * the unfused chain's floats bit for bit. */
+static float silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* In ggml's order of operations (x * (1 + a x^2) rather than x + a x^3), so that the f16 table
+ * llama.cpp builds from it rounds to the same values. */
+static float gelu_tanh(float x) {
+  const float c = 0.79788456080286535587989211986876f; /* sqrt(2/pi) */
+  return 0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x)));
+}
+
+static float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)); }
+
+/* ggml's GGML_GELU_FP16 table: the input and the result rounded to f16, the tails passed
+ * through unrounded. */
+static float gelu_tanh_f16(float x) {
+  if (x <= -10.0f)
+    return 0.0f;
+  if (x >= 10.0f)
+    return x;
+  return quant_f16_to_f32(quant_f32_to_f16(gelu_tanh(quant_f16_to_f32(quant_f32_to_f16(x)))));
+}
+
 static chord_status op_binary(interp_session *s, const ir_value *v, interp_buffer *y,
                               chord_error *error) {
   interp_buffer *a = operand_buffer(s, v, 0), *b = operand_buffer(s, v, 1);
@@ -169,13 +193,6 @@ static chord_status op_binary(interp_session *s, const ir_value *v, interp_buffe
   return CHORD_OK;
 }
 
-static float gelu_tanh(float x) {
-  const float c = 0.7978845608028654f; /* sqrt(2/pi) */
-  return 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)));
-}
-
-static float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)); }
-
 static chord_status op_unary(interp_session *s, const ir_value *v, interp_buffer *y,
                              chord_error *error) {
   interp_buffer *x = operand_buffer(s, v, 0);
@@ -183,16 +200,82 @@ static chord_status op_unary(interp_session *s, const ir_value *v, interp_buffer
   if (st != CHORD_OK)
     return st;
   float scale = (float)attr_float(v, IR_ATTR_SCALE, 1.0);
-  bool erf_gelu = attr_int(v, IR_ATTR_APPROX, 0) == 1;
+  int64_t approx = attr_int(v, IR_ATTR_APPROX, 0); /* tanh, erf, tanh_f16 */
   for (int64_t i = 0; i < y->count; i++) {
     float t = x->f[i];
     if (v->op == IR_OP_SCALE)
       t *= scale;
     else if (v->op == IR_OP_SILU)
-      t = t / (1.0f + expf(-t));
+      t = silu(t);
+    else if (v->op == IR_OP_TANH)
+      t = tanhf(t);
     else
-      t = erf_gelu ? gelu_erf(t) : gelu_tanh(t);
+      t = approx == 1 ? gelu_erf(t) : approx == 2 ? gelu_tanh_f16(t) : gelu_tanh(t);
     y->f[i] = t;
+  }
+  return CHORD_OK;
+}
+
+/* fused_region's functions (ir/fused_body.h) on their arguments, first argument first. The table
+ * is built from the function list, so a function added there without one here fails to compile. */
+typedef float (*interp_fused_fn)(const float *arg);
+
+static float fused_add(const float *arg) { return arg[0] + arg[1]; }
+static float fused_sub(const float *arg) { return arg[0] - arg[1]; }
+static float fused_mul(const float *arg) { return arg[0] * arg[1]; }
+static float fused_scale(const float *arg) { return arg[0] * arg[1]; } /* as op_unary's scale */
+static float fused_neg(const float *arg) { return -arg[0]; }
+static float fused_silu(const float *arg) { return silu(arg[0]); }
+static float fused_gelu(const float *arg) { return gelu_tanh(arg[0]); }
+static float fused_gelu_erf(const float *arg) { return gelu_erf(arg[0]); }
+
+static const interp_fused_fn fused_fns[IR_FUSED_FN_COUNT] = {
+#define X(NAME, name, arity, literal, semantics) [IR_FUSED_##NAME] = fused_##name,
+    IR_FUSED_FUNCTIONS(X)
+#undef X
+};
+
+/* The operand count fused_region takes at most (ir/ops.def). */
+enum { INTERP_FUSED_OPERANDS = 8 };
+
+static chord_status op_fused_region(interp_session *s, const ir_value *v, interp_buffer *y,
+                                    chord_error *error) {
+  const ir_attr *body = ir_value_attr(v, IR_ATTR_BODY);
+  ir_fused_program program;
+  char why[256];
+  if (!ir_fused_parse(body ? body->as.s : NULL, v->n_operands, &program, why, sizeof why))
+    return rt_error(error, CHORD_ERROR_INVALID, "%%%" PRIu32 " (fused_region): %s", v->index, why);
+  if (v->n_operands > INTERP_FUSED_OPERANDS)
+    return rt_error(error, CHORD_ERROR_INVALID,
+                    "%%%" PRIu32 " (fused_region): %" PRIu32 " operands, more than %d", v->index,
+                    v->n_operands, INTERP_FUSED_OPERANDS);
+  interp_buffer *in[INTERP_FUSED_OPERANDS];
+  for (uint32_t o = 0; o < v->n_operands; o++) {
+    in[o] = operand_buffer(s, v, o);
+    chord_status st = buffer_materialize(in[o], error);
+    if (st != CHORD_OK)
+      return st;
+  }
+  float stack[IR_FUSED_MAX_STEPS];
+  for (int64_t i = 0; i < y->count; i++) {
+    uint32_t top = 0;
+    for (uint32_t k = 0; k < program.n_steps; k++) {
+      const ir_fused_step *step = &program.steps[k];
+      switch (step->kind) {
+      case IR_FUSED_STEP_OPERAND: {
+        const interp_buffer *x = in[step->index];
+        stack[top++] = x->f[broadcast_index(y, x, i)];
+        break;
+      }
+      case IR_FUSED_STEP_NUMBER: stack[top++] = (float)step->number; break;
+      case IR_FUSED_STEP_CALL:
+        top -= ir_fused_fn_get((ir_fused_fn)step->index)->arity;
+        stack[top] = fused_fns[step->index](&stack[top]);
+        top++;
+        break;
+      }
+    }
+    y->f[i] = stack[0];
   }
   return CHORD_OK;
 }
@@ -206,22 +289,30 @@ static chord_status op_norm(interp_session *s, const ir_value *v, interp_buffer 
   if (st != CHORD_OK)
     return st;
   int64_t k = y->rank ? y->dims[y->rank - 1] : 1, rows = k ? y->count / k : 0;
-  double eps = attr_float(v, IR_ATTR_EPS, 0);
+  /* In ggml's arithmetic (ggml_compute_forward_rms_norm_f32 / _norm_f32): products in f32, sums
+   * in double, the mean, variance and scale in f32; bit for bit, because later roundings to q8
+   * and f16 amplify one-ulp differences. */
+  float eps = (float)attr_float(v, IR_ATTR_EPS, 0);
   bool layer = v->op == IR_OP_LAYER_NORM;
   for (int64_t r = 0; r < rows; r++) {
     const float *in = x->f + r * k;
     float *out = y->f + r * k;
-    double mean = 0, sum2 = 0;
+    float mean = 0.0f;
     if (layer) {
+      double sum = 0;
       for (int64_t j = 0; j < k; j++)
-        mean += in[j];
-      mean /= (double)k;
+        sum += (double)in[j];
+      mean = (float)(sum / (double)k);
     }
+    double sum2 = 0;
+    for (int64_t j = 0; j < k; j++) {
+      float d = in[j] - mean;
+      sum2 += (double)(d * d);
+    }
+    float variance = (float)(sum2 / (double)k);
+    float scale = 1.0f / sqrtf(variance + eps);
     for (int64_t j = 0; j < k; j++)
-      sum2 += (in[j] - mean) * (in[j] - mean);
-    double inv = 1.0 / sqrt(sum2 / (double)k + eps);
-    for (int64_t j = 0; j < k; j++)
-      out[j] = (float)((in[j] - mean) * inv);
+      out[j] = (in[j] - mean) * scale;
   }
   return CHORD_OK;
 }
@@ -236,28 +327,32 @@ static chord_status op_softmax(interp_session *s, const ir_value *v, interp_buff
   }
   if (st != CHORD_OK)
     return st;
-  double scale = attr_float(v, IR_ATTR_SCALE, 1.0), cap = attr_float(v, IR_ATTR_SOFTCAP, 0.0);
+  /* ggml's soft_max arithmetic: scale and mask in f32, the sum of exponentials in double, then
+   * a multiply by the f32 reciprocal */
+  float scale = (float)attr_float(v, IR_ATTR_SCALE, 1.0);
+  float cap = (float)attr_float(v, IR_ATTR_SOFTCAP, 0.0);
   int64_t k = y->rank ? y->dims[y->rank - 1] : 1, rows = k ? y->count / k : 0;
   for (int64_t r = 0; r < rows; r++) {
     float *out = y->f + r * k;
     float top = -INFINITY;
     for (int64_t j = 0; j < k; j++) {
-      double c = x->f[r * k + j] * scale;
+      float c = x->f[r * k + j] * scale;
       if (cap > 0)
-        c = cap * tanh(c / cap);
+        c = cap * tanhf(c / cap);
       if (mask)
         c += mask->f[broadcast_index(y, mask, r * k + j)];
-      out[j] = (float)c;
+      out[j] = c;
       if (out[j] > top)
         top = out[j];
     }
     double sum = 0;
     for (int64_t j = 0; j < k; j++) {
       out[j] = top == -INFINITY ? 0.0f : expf(out[j] - top);
-      sum += out[j];
+      sum += (double)out[j];
     }
+    float inv = sum > 0 ? (float)(1.0 / sum) : 0.0f;
     for (int64_t j = 0; j < k; j++)
-      out[j] = sum > 0 ? (float)(out[j] / sum) : 0.0f;
+      out[j] *= inv;
   }
   return CHORD_OK;
 }
@@ -394,10 +489,12 @@ static chord_status op_get_rows(interp_session *s, const ir_value *v, interp_buf
   return CHORD_OK;
 }
 
-/* Frequency of rotary pair i (of n_rot/2) under the op's scaling attributes. */
-static double rope_theta_scale(const ir_value *v, int64_t i, int64_t n_rot, double *mscale) {
+/* Frequency of rotary pair i (of n_rot/2) under the op's scaling attributes, after dividing by
+ * the pair's factor (1 without factors): ggml divides before freq_scale and the yarn ramp. */
+static double rope_theta_scale(const ir_value *v, int64_t i, int64_t n_rot, double pair_factor,
+                               double *mscale) {
   double base = attr_float(v, IR_ATTR_FREQ_BASE, 10000.0);
-  double freq = pow(base, -2.0 * (double)i / (double)n_rot);
+  double freq = pow(base, -2.0 * (double)i / (double)n_rot) / pair_factor;
   int64_t scaling = attr_int(v, IR_ATTR_SCALING, 0);
   double fs = attr_float(v, IR_ATTR_FREQ_SCALE, 1.0);
   *mscale = 1.0;
@@ -440,7 +537,10 @@ static double rope_theta_scale(const ir_value *v, int64_t i, int64_t n_rot, doub
 static chord_status op_rope(interp_session *s, const ir_value *v, interp_buffer *y,
                             chord_error *error) {
   interp_buffer *x = operand_buffer(s, v, 0), *pos = operand_buffer(s, v, 1);
+  interp_buffer *factors = v->n_operands > 2 ? operand_buffer(s, v, 2) : NULL;
   chord_status st = buffer_materialize(x, error);
+  if (st == CHORD_OK && factors)
+    st = buffer_materialize(factors, error);
   if (st != CHORD_OK)
     return st;
   int64_t t_count = y->dims[0], heads = y->dims[1], d = y->dims[2];
@@ -449,7 +549,7 @@ static chord_status op_rope(interp_session *s, const ir_value *v, interp_buffer 
   memcpy(y->f, x->f, (size_t)y->count * sizeof(float));
   for (int64_t i = 0; i < n_rot / 2; i++) {
     double mscale;
-    double freq = rope_theta_scale(v, i, n_rot, &mscale);
+    double freq = rope_theta_scale(v, i, n_rot, factors ? factors->f[i] : 1.0, &mscale);
     int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + n_rot / 2 : 2 * i + 1;
     for (int64_t t = 0; t < t_count; t++) {
       double angle = (double)pos->i[t] * freq;
@@ -532,6 +632,55 @@ static chord_status op_flash_attention(interp_session *s, const ir_value *v, int
 }
 
 /* ---- layout ---------------------------------------------------------------------------------- */
+
+/* q8_0 and q8_1 as llama.cpp's x86 CPU backend rounds activations (quantize_row_q8_0/_q8_1 with
+ * AVX): q = round-half-even(x * 127/amax), d = f16(amax/127). Its reference quantizer, which
+ * chord's weight encoder follows, divides by d and rounds ties away from zero instead; measured
+ * on the default model, the CPU rounding brings the first projection from 4e-4 to 1e-7 of
+ * llama.cpp's (relative). */
+static void round_q8_activations(const float *x, float *y, int64_t n) {
+  for (int64_t b = 0; b < n; b += 32) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++)
+      amax = fmaxf(amax, fabsf(x[b + j]));
+    float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    float d = quant_f16_to_f32(quant_f32_to_f16(amax / 127.0f));
+    for (int j = 0; j < 32; j++)
+      y[b + j] = nearbyintf(x[b + j] * id) * d;
+  }
+}
+
+/* quantize: the buffer keeps f32, holding the values the encoding represents (what dequantize
+ * of it gives), so dequantize of a non-weight stays a copy. */
+static chord_status op_quantize(interp_session *s, const ir_value *v, interp_buffer *y,
+                                chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  ir_dtype dtype = v->type.dtype;
+  int64_t k = y->dims[y->rank - 1];
+  if (dtype == IR_DTYPE_Q8_0 || dtype == IR_DTYPE_Q8_1) {
+    for (int64_t row = 0; row < y->count / k; row++)
+      round_q8_activations(x->f + row * k, y->f + row * k, k);
+    return CHORD_OK;
+  }
+  quant_quantize_fn encode = quant_quantizer(dtype);
+  quant_dequantize_fn decode = quant_dequantizer(dtype);
+  const ir_dtype_info *info = ir_dtype_get(dtype);
+  if (!encode || !decode || k % info->block_elems != 0)
+    return rt_error(error, CHORD_ERROR_UNSUPPORTED, "%%%" PRIu32 " (quantize): no %s encoder",
+                    v->index, ir_dtype_name(v->type.dtype));
+  uint8_t *blocks = rt_malloc((size_t)(k / info->block_elems) * info->block_bytes);
+  if (!blocks)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
+  for (int64_t row = 0; row < y->count / k; row++) {
+    encode(x->f + row * k, blocks, k);
+    decode(blocks, y->f + row * k, k);
+  }
+  rt_free(blocks);
+  return CHORD_OK;
+}
 
 static chord_status op_copy(interp_session *s, const ir_value *v, interp_buffer *y,
                             chord_error *error) {
@@ -646,49 +795,46 @@ static chord_status op_kv_read(interp_session *s, const ir_value *v, interp_buff
   return CHORD_OK;
 }
 
-static chord_status op_unsupported(interp_session *s, const ir_value *v, interp_buffer *y,
-                                   chord_error *error) {
-  (void)s, (void)y;
-  return rt_error(error, CHORD_ERROR_UNSUPPORTED, "%%%" PRIu32 " (%s): not in the interpreter yet",
-                  v->index, ir_op_get(v->op)->name);
-}
-
 /* ---- dispatch -------------------------------------------------------------------------------- */
 
 typedef chord_status (*interp_op_fn)(interp_session *s, const ir_value *v, interp_buffer *y,
                                      chord_error *error);
 
-static interp_op_fn op_function(ir_op op) {
-  switch (op) {
-  case IR_OP_GET_ROWS: return op_get_rows;
-  case IR_OP_DEQUANTIZE: return op_copy; /* of a non-weight; weights are handled in run_node */
-  case IR_OP_MATMUL:
-  case IR_OP_QMATMUL: return op_matmul;
-  case IR_OP_ADD:
-  case IR_OP_MUL: return op_binary;
-  case IR_OP_SCALE:
-  case IR_OP_SILU:
-  case IR_OP_GELU: return op_unary;
-  case IR_OP_RMS_NORM:
-  case IR_OP_LAYER_NORM: return op_norm;
-  case IR_OP_ROPE: return op_rope;
-  case IR_OP_SOFTMAX: return op_softmax;
-  case IR_OP_CAUSAL_MASK:
-  case IR_OP_SLIDING_WINDOW_MASK: return op_mask;
-  case IR_OP_RESHAPE:
-  case IR_OP_VIEW: return op_copy;
-  case IR_OP_PERMUTE:
-  case IR_OP_TRANSPOSE: return op_permute;
-  case IR_OP_CONCAT: return op_concat;
-  case IR_OP_KV_WRITE: return op_kv_write;
-  case IR_OP_KV_READ: return op_kv_read;
-  case IR_OP_ARGMAX: return op_argmax;
-  case IR_OP_FLASH_ATTENTION: return op_flash_attention;
-  case IR_OP_FUSED_REGION: return op_unsupported;
-  case IR_OP_COUNT: break;
-  }
-  return op_unsupported;
-}
+/* No switch: a new op in the middle of ops.def is caught by interp_ops.every_op_has_a_function,
+ * one at the end by the assertion below. */
+static const interp_op_fn op_functions[] = {
+    [IR_OP_GET_ROWS] = op_get_rows,
+    [IR_OP_DEQUANTIZE] = op_copy, /* of a non-weight; weights are aliased in run_value */
+    [IR_OP_MATMUL] = op_matmul,
+    [IR_OP_ADD] = op_binary,
+    [IR_OP_MUL] = op_binary,
+    [IR_OP_SCALE] = op_unary,
+    [IR_OP_RMS_NORM] = op_norm,
+    [IR_OP_LAYER_NORM] = op_norm,
+    [IR_OP_ROPE] = op_rope,
+    [IR_OP_SOFTMAX] = op_softmax,
+    [IR_OP_CAUSAL_MASK] = op_mask,
+    [IR_OP_SLIDING_WINDOW_MASK] = op_mask,
+    [IR_OP_SILU] = op_unary,
+    [IR_OP_GELU] = op_unary,
+    [IR_OP_TANH] = op_unary,
+    [IR_OP_QUANTIZE] = op_quantize,
+    [IR_OP_RESHAPE] = op_copy,
+    [IR_OP_VIEW] = op_copy,
+    [IR_OP_PERMUTE] = op_permute,
+    [IR_OP_TRANSPOSE] = op_permute,
+    [IR_OP_CONCAT] = op_concat,
+    [IR_OP_KV_WRITE] = op_kv_write,
+    [IR_OP_KV_READ] = op_kv_read,
+    [IR_OP_ARGMAX] = op_argmax,
+    [IR_OP_QMATMUL] = op_matmul,
+    [IR_OP_FLASH_ATTENTION] = op_flash_attention,
+    [IR_OP_FUSED_REGION] = op_fused_region,
+};
+_Static_assert(sizeof op_functions / sizeof op_functions[0] == IR_OP_COUNT,
+               "op_functions needs an entry for every op of ir/ops.def");
+
+bool interp_has_op(ir_op op) { return (unsigned)op < IR_OP_COUNT && op_functions[op] != NULL; }
 
 static const interp_binding *find_binding(const interp_session *s, const char *name) {
   for (uint32_t i = 0; i < s->n_bindings; i++)
@@ -766,7 +912,7 @@ static chord_status run_value(interp_session *s, const ir_value *v, chord_error 
       st = buffer_materialize(table, error);
   }
   if (st == CHORD_OK)
-    st = op_function(v->op)(s, v, b, error);
+    st = op_functions[v->op](s, v, b, error);
   return st;
 }
 
@@ -792,6 +938,12 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
   }
   for (uint32_t i = 0; i < n; i++) {
     const ir_value *v = graph->values[i];
+    if (v->kind == IR_VALUE_NODE && !interp_has_op(v->op)) {
+      const ir_op_info *info = ir_op_get(v->op);
+      interp_free(s);
+      return rt_error(error, CHORD_ERROR_UNSUPPORTED, "%%%" PRIu32 " (%s): not in the interpreter",
+                      i, info ? info->name : "unknown op");
+    }
     s->last_use[i] = i;
     for (uint32_t o = 0; o < v->n_operands; o++)
       s->last_use[v->operands[o]->index] = i;

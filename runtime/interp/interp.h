@@ -14,6 +14,10 @@
 
 typedef struct interp_session interp_session;
 
+/* Whether the interpreter implements op: every op of ir/ops.def (interp_init refuses a graph
+ * with one it lacks, naming it). */
+bool interp_has_op(ir_op op);
+
 /* weights may be NULL (then every weight must be bound with interp_bind_weight). The KV cache
  * holds as many positions as the state values' (constant) first dim. The graph and the file must
  * outlive the session. */

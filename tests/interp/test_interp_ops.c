@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ir/fused_body.h"
 #include "ir/ir.h"
 #include "runtime/interp/interp.h"
 
@@ -256,15 +257,219 @@ Test(interp_ops, layout_ops) {
   run_close(&r);
 }
 
-Test(interp_ops, fused_op_is_reported) {
+Test(interp_ops, every_op_has_a_function) {
+  for (int op = 0; op < IR_OP_COUNT; op++)
+    cr_expect(interp_has_op((ir_op)op), "%s has no function in the interpreter",
+              ir_op_get((ir_op)op)->name);
+  cr_expect_not(interp_has_op(IR_OP_COUNT));
+}
+
+/* Deterministic values in [-3, 3): the same inputs every run. */
+static void fill(float *x, int n, uint32_t seed) {
+  for (int i = 0; i < n; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    x[i] = (float)(seed >> 8) / (float)(1u << 24) * 6.0f - 3.0f;
+  }
+}
+
+/* Two bodies that call every function, over operands of three shapes that broadcast ([T, 8],
+ * [8], [T, 1]); the unfused chains beside them, with sub and neg spelled through scale by -1
+ * (exact in IEEE arithmetic) and the number 1.5 fed as an input. */
+Test(interp_ops, fused_region_matches_the_unfused_chain) {
+  run r;
+  run_open(&r, "graph @g {\n input %a : f32[T, 8]\n input %b : f32[8]\n input %c : f32[T, 1]\n"
+               " input %k : f32[1]\n"
+               " %s = silu %a : f32[T, 8]\n %m = mul %s, %b : f32[T, 8]\n"
+               " %g = gelu %c : f32[T, 1]\n %q = scale %g {scale = 0.25} : f32[T, 1]\n"
+               " %y1 = add %m, %q : f32[T, 8]\n"
+               " %e = gelu %a {approx = erf} : f32[T, 8]\n %bk = add %b, %k : f32[8]\n"
+               " %n = scale %bk {scale = -1.0} : f32[8]\n %nn = scale %n {scale = -1.0} : f32[8]\n"
+               " %y2 = add %e, %nn : f32[T, 8]\n"
+               " %f1 = fused_region %a, %b, %c"
+               " {body = \"add(mul(silu($0), $1), scale(gelu($2), 0.25))\"} : f32[T, 8]\n"
+               " %f2 = fused_region %b, %a {body = \"sub(gelu_erf($1),\\n\\tneg(add($0, 1.5)))\"}"
+               " : f32[T, 8]\n"
+               " output %y1\n output %y2\n output %f1\n output %f2\n}\n");
+  enum { T = 3 };
+  float a[T * 8], b[8], c[T], k[1] = {1.5f};
+  fill(a, T * 8, 1);
+  fill(b, 8, 2);
+  fill(c, T, 3);
+  run_input(&r, "a", a, T * 8);
+  run_input(&r, "b", b, 8);
+  run_input(&r, "c", c, T);
+  run_input(&r, "k", k, 1);
+  const float *y1 = run_step(&r, T, T * 8);
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  const float *y2 = interp_output(r.session, 1, dims, &rank);
+  const float *f1 = interp_output(r.session, 2, dims, &rank);
+  cr_assert_eq(rank, 2);
+  cr_assert(dims[0] == T && dims[1] == 8);
+  const float *f2 = interp_output(r.session, 3, dims, &rank);
+  for (int i = 0; i < T * 8; i++) {
+    cr_expect(memcmp(&f1[i], &y1[i], sizeof(float)) == 0, "f1[%d] = %.9g, unfused %.9g", i, f1[i],
+              y1[i]);
+    cr_expect(memcmp(&f2[i], &y2[i], sizeof(float)) == 0, "f2[%d] = %.9g, unfused %.9g", i, f2[i],
+              y2[i]);
+  }
+  /* and against the formula itself, so that a chain and a body wrong the same way still fail */
+  int i = 2 * 8 + 5;
+  float silu = a[i] / (1.0f + expf(-a[i]));
+  float gelu =
+      0.5f * c[2] * (1.0f + tanhf(0.7978845608028654f * (c[2] + 0.044715f * c[2] * c[2] * c[2])));
+  cr_expect_float_eq(f1[i], silu * b[5] + gelu * 0.25f, 1e-6f);
+  run_close(&r);
+}
+
+/* A fused_region over operands x : f32[T, 4] and y : f32[4] with the given body: the parse
+ * error, or "" when it parses. */
+static void fused_body_error(const char *body, char *message, size_t size) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "graph @g {\n input %%x : f32[T, 4]\n input %%y : f32[4]\n"
+           " %%z = fused_region %%x, %%y {body = \"%s\"} : f32[T, 4]\n output %%z\n}\n",
+           body);
+  ir_graph *g = NULL;
+  chord_error error = {0};
+  message[0] = '\0';
+  if (ir_parse(text, strlen(text), "test.cir", &g, &error) != CHORD_OK)
+    snprintf(message, size, "%s", error.message);
+  ir_graph_free(g);
+}
+
+Test(interp_ops, fused_region_bad_bodies_name_the_column) {
+  static const struct {
+    const char *body, *error;
+  } cases[] = {
+      {"mul(silu($0) $1)", "body column 14: expected ',' or ')' after argument 1 of mul, not '$'"},
+      {"foo($0)", "body column 1: unknown function 'foo' (the functions are add, sub, mul, "},
+      {"add($0, Silu($1))", "body column 9: unknown function 'Silu'"},
+      {"scale($0, $1)", "body column 11: argument 2 of scale must be a number"},
+      {"silu($0, $1)", "body column 1: silu takes 1 argument, not 2"},
+      {"add($0)", "body column 1: add takes 2 arguments, not 1"},
+      {"add($0, 1.5) x", "body column 14: unexpected 'x' after the expression"},
+      {"", "body column 1: expected an operand ($N), a number or a function call, not the end"},
+      {"silu()", "body column 6: expected an operand ($N), a number or a function call, not ')'"},
+      {"add($0,\\n  $1", "body column 13: expected ',' or ')' after argument 2 of add, not the "
+                         "end of the body"},
+      {"silu $0", "body column 6: expected '(' after silu, not '$'"},
+      {"$x", "body column 2: expected an operand index after '$', not 'x'"},
+      {"scale($0, 1e+)", "body column 14: expected digits in the exponent of a number"},
+      {"scale($0, -.)", "body column 11: expected digits in a number"},
+      {"add(-$0, $1)", "body column 5: expected digits in a number (neg(x) negates an expression)"},
+      {"scale($0, 1e999)", "body column 11: number 1e999 is out of range"},
+      {"mul($0, \\x01)", "body column 9: expected an operand ($N), a number or a function call, "
+                         "not '\\x01'"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char message[1024];
+    fused_body_error(cases[i].body, message, sizeof message);
+    cr_expect(strstr(message, cases[i].error), "body \"%s\": got \"%s\", expected \"%s\"",
+              cases[i].body, message, cases[i].error);
+  }
+  char message[1024];
+  fused_body_error("add(  $1,\\t-2.5e-1 )", message, sizeof message);
+  cr_expect_str_eq(message, "", "white space and numbers: %s", message);
+}
+
+Test(interp_ops, fused_region_body_limits) {
+  char body[1024] = "", message[1024];
+  for (int i = 0; i < IR_FUSED_MAX_NESTING + 1; i++)
+    strcat(body, "neg(");
+  strcat(body, "$0");
+  for (int i = 0; i < IR_FUSED_MAX_NESTING + 1; i++)
+    strcat(body, ")");
+  fused_body_error(body, message, sizeof message);
+  cr_expect(strstr(message, "body column 257: calls nest deeper than 64"), "%s", message);
+  /* add(add($0, $1), ...) 40 deep: 4 steps a level, past the 128 steps before the nesting limit */
+  body[0] = '\0';
+  for (int i = 0; i < 40; i++)
+    strcat(body, "add(add($0,$1),");
+  strcat(body, "$1");
+  for (int i = 0; i < 40; i++)
+    strcat(body, ")");
+  fused_body_error(body, message, sizeof message);
+  cr_expect(strstr(message, "the body is longer than 128 operands, numbers and calls"), "%s",
+            message);
+}
+
+Test(interp_ops, fused_region_operand_out_of_range) {
+  char message[1024];
+  fused_body_error("mul($0, $2)", message, sizeof message);
+  cr_expect(strstr(message, "fused_region %x : f32[T, 4], %y : f32[4]: body column 9: $2 is not "
+                            "an operand: the region has 2 ($0..$1)"),
+            "%s", message);
+  fused_body_error("$99999999999999999999", message, sizeof message);
+  cr_expect(strstr(message, "body column 1: $"), "%s", message);
+  /* the verifier checks a body changed after the build, like any other shape rule input */
   run r;
   run_open(&r, "graph @g {\n input %x : f32[2]\n"
                " %y = fused_region %x {body = \"silu($0)\"} : f32[2]\n output %y\n}\n");
+  ir_value *y = r.graph->values[1];
+  y->attrs[0].as.s = "silu($1)";
+  cr_assert_eq(ir_verify(r.graph, &r.error), CHORD_ERROR_INVALID);
+  cr_expect(strstr(r.error.message, "(fused_region): body column 6: $1 is not an operand: the "
+                                    "region has 1 ($0..$0)"),
+            "%s", r.error.message);
+  /* the interpreter parses the body itself too: it never evaluates one the verifier would refuse */
   float x[2] = {0};
   run_input(&r, "x", x, 2);
-  cr_assert_eq(interp_run(r.session, 1, &r.error), CHORD_ERROR_UNSUPPORTED);
-  cr_assert(strstr(r.error.message, "fused_region"), "%s", r.error.message);
+  cr_assert_eq(interp_run(r.session, 1, &r.error), CHORD_ERROR_INVALID);
+  cr_expect(strstr(r.error.message, "$1 is not an operand"), "%s", r.error.message);
   run_close(&r);
+}
+
+/* rope_freqs: each pair's angle divided by its factor before freq_scale (ggml_rope_ext's c). */
+Test(interp_ops, rope_frequency_factors) {
+  run r;
+  run_open(&r, "graph @g {\n input %x : f32[T, 1, 4]\n input %y : f32[T, 1, 4]\n"
+               " input %pos : i32[T]\n weight @rope_freqs.weight : f32[2]\n"
+               " %a = rope %x, %pos, @rope_freqs.weight {mode = normal, n_rot = 4,"
+               " freq_base = 10000.0} : f32[T, 1, 4]\n"
+               " %b = rope %y, %pos, @rope_freqs.weight {mode = neox, n_rot = 4,"
+               " freq_base = 10000.0, freq_scale = 0.5, scaling = linear} : f32[T, 1, 4]\n"
+               " output %a\n output %b\n}\n");
+  static const float factors[2] = {2.0f, 0.5f};
+  cr_assert_eq(interp_bind_weight(r.session, "rope_freqs.weight", IR_DTYPE_F32, factors, &r.error),
+               CHORD_OK);
+  float x[4] = {1, 0, 1, 0}, y[4] = {1, 1, 0, 0}; /* each pair starts at (1, 0) */
+  int32_t pos[1] = {1};
+  run_input(&r, "x", x, 4);
+  run_input(&r, "y", y, 4);
+  run_input(&r, "pos", pos, 1);
+  const float *a = run_step(&r, 1, 4);
+  /* pair (0,1): angle 1 / 2; pair (2,3): 10000^(-1/2) / 0.5 = 0.02 */
+  float want_a[4] = {cosf(0.5f), sinf(0.5f), cosf(0.02f), sinf(0.02f)};
+  expect(a, want_a, 4, 1e-6f);
+  int64_t dims[IR_MAX_DIMS];
+  uint32_t rank;
+  /* neox pairs (0,2) and (1,3), angles halved again by freq_scale: 0.25 and 0.01 */
+  float want_b[4] = {cosf(0.25f), cosf(0.01f), sinf(0.25f), sinf(0.01f)};
+  expect(interp_output(r.session, 1, dims, &rank), want_b, 4, 1e-6f);
+  run_close(&r);
+}
+
+static void rope_error(const char *operand_type, const char *attrs, const char *want) {
+  char text[1024];
+  snprintf(text, sizeof text,
+           "graph @g {\n input %%x : f32[T, 1, 4]\n input %%pos : i32[T]\n input %%f : %s\n"
+           " %%a = rope %%x, %%pos, %%f {mode = normal, n_rot = 4, freq_base = 10000.0%s}"
+           " : f32[T, 1, 4]\n output %%a\n}\n",
+           operand_type, attrs);
+  ir_graph *g = NULL;
+  chord_error error = {0};
+  cr_assert_neq(ir_parse(text, strlen(text), "test.cir", &g, &error), CHORD_OK, "%s", want);
+  cr_expect(strstr(error.message, want), "%s", error.message);
+  ir_graph_free(g);
+}
+
+Test(interp_ops, rope_frequency_factor_errors) {
+  rope_error("f32[4]", "", "the frequency factors must be f32[2] (n_rot/2), not f32[4]");
+  rope_error("f16[2]", "", "the frequency factors must be f32[2] (n_rot/2), not f16[2]");
+  rope_error("f32[1, 2]", "", "the frequency factors must be f32[2] (n_rot/2), not f32[1, 2]");
+  rope_error("f32[2]", ", scaling = llama3",
+             "scaling = llama3 and frequency factors both rescale the frequencies");
 }
 
 Test(interp_ops, flash_attention_matches_the_unfused_chain) {

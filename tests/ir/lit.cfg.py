@@ -1,5 +1,6 @@
 # lit configuration for the IR golden tests: each .cir file carries its RUN lines and CHECKs.
-# Parameters (from tests/ir/CMakeLists.txt): chord (the binary that has `opt`), filecheck, exec_root.
+# Parameters (from tests/ir/CMakeLists.txt): chord (the binary that has `opt`), filecheck, exec_root,
+# testdata (../shared/testdata: the vocabulary files that `chord synth` takes).
 import os
 
 import lit.formats
@@ -20,6 +21,7 @@ chord = os.path.abspath(chord)
 if os.path.sep in filecheck:
     filecheck = os.path.abspath(filecheck)
 config.substitutions.append(("%chord", chord))
+config.substitutions.append(("%testdata", os.path.abspath(lit_config.params.get("testdata", "."))))
 config.substitutions.append(("FileCheck", filecheck))
 
 # `not` and FileCheck's neighbours (split-file, count) from the same LLVM.

@@ -1,0 +1,112 @@
+/* chord ir: lower a model to the graph IR, run a pass pipeline on it and print the result (or its
+ * statistics) — the window into what the frontend and the passes make of a real model. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontends/gguf/gguf.h"
+#include "frontends/gguf/lower.h"
+#include "ir/ir.h"
+#include "ir/stats.h"
+#include "passes/pass.h"
+#include "runtime/platform/file.h"
+#include "tools/cli.h"
+#include "tools/pass_options.h"
+
+static const char ir_usage[] =
+    "usage: chord ir [OPTIONS] [MODEL]\n"
+    "\n"
+    "Lowers a GGUF model to the graph IR (docs/lowering.md), runs the pass pipeline of the\n"
+    "optimization level, verifying after every pass, and prints the graph in the text form that\n"
+    "`chord opt` reads (docs/ir.md). Weights are references to the model's tensors, by name.\n"
+    "\n"
+    "options:\n"
+    "  -m, --model FILE         the model (default: the default model)\n"
+    "  -O0, -O1, -O2            the pipeline to run (default -O0: the frontend's "
+    "graph)\n" PASS_OPTIONS_HELP
+    "  -c, --ctx-size N         KV-cache positions of the graph's state (default 2048, at most\n"
+    "                           the model's context length)\n"
+    "  -o, --output FILE        write to FILE instead of standard output\n"
+    "      --stats              print op counts by kind and by layer instead of the graph\n"
+    "  -h, --help               show this help\n";
+
+enum { OPT_STATS = 0x100 };
+
+static chord_status write_graph(FILE *out, const void *graph, chord_error *error) {
+  return ir_print(graph, out, error);
+}
+
+static chord_status write_stats(FILE *out, const void *graph, chord_error *error) {
+  ir_stats stats;
+  chord_status st = ir_stats_compute(graph, &stats, error);
+  if (st == CHORD_OK)
+    st = ir_stats_print(&stats, out, error);
+  ir_stats_free(&stats);
+  return st;
+}
+
+int cmd_ir(int argc, char **argv) {
+  static const struct option options[] = {{"model", required_argument, NULL, 'm'},
+                                          {"output", required_argument, NULL, 'o'},
+                                          {"ctx-size", required_argument, NULL, 'c'},
+                                          {"stats", no_argument, NULL, OPT_STATS},
+                                          PASS_LONG_OPTIONS,
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+  const char *model = NULL, *output = NULL;
+  bool stats = false;
+  long long n_ctx = 0;
+  pass_options po = {.level = 0};
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "m:o:c:O:h", options, NULL)) != -1) {
+    int handled = pass_options_handle(&po, "ir", c, optarg);
+    if (handled < 0)
+      return 2;
+    if (handled)
+      continue;
+    switch (c) {
+    case 'm': model = optarg; break;
+    case 'o': output = optarg; break;
+    case 'c': {
+      char *end;
+      errno = 0;
+      n_ctx = strtoll(optarg, &end, 10);
+      if (end == optarg || *end || errno || n_ctx < 1)
+        return cli_usage_error("ir", "-c wants a positive number of positions, got '%s'", optarg);
+      break;
+    }
+    case OPT_STATS: stats = true; break;
+    case 'h': fputs(ir_usage, stdout); return 0;
+    default: return cli_usage_error("ir", "invalid option");
+    }
+  }
+  if (optind < argc && !model)
+    model = argv[optind++];
+  if (optind < argc)
+    return cli_usage_error("ir", "unexpected argument '%s'", argv[optind]);
+  chord_error error;
+  pass_pipeline pipeline;
+  if (pass_pipeline_for_level(po.level, &pipeline, &error) != CHORD_OK)
+    return cli_usage_error("ir", "%s", error.message);
+  char path_buf[4096];
+  const char *path = cli_model_path(model, path_buf, sizeof path_buf);
+  if (!path)
+    return 1;
+
+  gguf_file *file = NULL;
+  ir_graph *g = NULL;
+  int rc = 1;
+  lower_options lo = {.n_ctx = n_ctx};
+  if (gguf_open(path, &file, &error) != CHORD_OK ||
+      lower_model(file, &lo, &g, &error) != CHORD_OK ||
+      pass_pipeline_run(g, &pipeline, &po.run, &error) != CHORD_OK)
+    rc = cli_error("%s", error.message);
+  else
+    rc = cli_write_output(output, stats ? write_stats : write_graph, g);
+  ir_graph_free(g);
+  gguf_close(file);
+  return rc;
+}

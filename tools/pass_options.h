@@ -1,0 +1,43 @@
+/* The options of every command that runs the pass pipeline (chord opt, chord ir; later run,
+ * logits, compile): -O, --print-after, --print-after-all, --disable-pass, --time-passes. One
+ * parser, so the spelling and the messages are the same everywhere. */
+#ifndef CHORD_TOOLS_PASS_OPTIONS_H
+#define CHORD_TOOLS_PASS_OPTIONS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "passes/pass.h"
+
+enum {
+  PASS_OPT_PRINT_AFTER = 0x200,
+  PASS_OPT_PRINT_AFTER_ALL,
+  PASS_OPT_DISABLE_PASS,
+  PASS_OPT_TIME_PASSES,
+};
+
+/* Entries for a getopt_long table (the short option -O is the caller's: "O:"). */
+#define PASS_LONG_OPTIONS                                                                          \
+  {"print-after", required_argument, NULL, PASS_OPT_PRINT_AFTER},                                  \
+      {"print-after-all", no_argument, NULL, PASS_OPT_PRINT_AFTER_ALL},                            \
+      {"disable-pass", required_argument, NULL, PASS_OPT_DISABLE_PASS}, {                          \
+    "time-passes", no_argument, NULL, PASS_OPT_TIME_PASSES                                         \
+  }
+
+/* --help lines for them. */
+#define PASS_OPTIONS_HELP                                                                          \
+  "      --print-after=PASS,...  print the graph to standard error after these passes\n"           \
+  "      --print-after-all    print the graph to standard error after every pass\n"                \
+  "      --disable-pass=PASS,...  skip these passes of the pipeline\n"                             \
+  "      --time-passes        print each pass's time to standard error\n"
+
+typedef struct pass_options {
+  int level; /* -1 until -O is given */
+  pass_run_options run;
+} pass_options;
+
+/* Handles getopt's c if it is one of the options above or 'O': returns 1 when handled, 0 when c
+ * is not a pass option, and -1 after printing a usage error for `command`. */
+int pass_options_handle(pass_options *p, const char *command, int c, const char *arg);
+
+#endif
