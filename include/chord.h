@@ -53,6 +53,120 @@ uint64_t chord_model_tensor_count(const chord_model *model);
 uint64_t chord_model_parameter_count(const chord_model *model);
 uint64_t chord_model_file_size(const chord_model *model);
 
+/* ---- tokens (the vocabulary loads on first use)
+ * ---------------------------------------------------------------------------------- */
+
+/* Tokenizes text with the model's tokenizer: add_special adds BOS (and EOS) as the model asks,
+ * parse_special turns texts of control tokens into those tokens. Release *ids with chord_free. */
+chord_status chord_tokenize(chord_model *model, const char *text, size_t size, bool add_special,
+                            bool parse_special, int32_t **ids, size_t *count, chord_error *error);
+/* The bytes token id stands for (control tokens render as their text); NULL if out of range. */
+const char *chord_token_piece(chord_model *model, int32_t id, size_t *size);
+/* Whether generation stops at id (end of sequence, of turn, ...). */
+bool chord_token_is_eog(chord_model *model, int32_t id);
+uint32_t chord_model_vocab_size(chord_model *model);
+
+/* ---- compile --------------------------------------------------------------------------------- */
+
+/* A model lowered, optimized and compiled for one target, with its context size fixed. */
+typedef struct chord_program chord_program;
+
+typedef struct chord_compile_options {
+  const char *target; /* "interp" (the default until the CPU target lands) */
+  int opt_level;      /* 0, 1 or 2 */
+  int n_threads;      /* 0: one */
+  int64_t n_ctx;      /* KV-cache positions; 0: 4096, at most the model's context length */
+  int64_t n_batch;    /* prompt tokens per step; 0: 512 */
+} chord_compile_options;
+
+void chord_compile_options_default(chord_compile_options *options);
+/* The model must outlive the program. */
+chord_status chord_compile(chord_model *model, const chord_compile_options *options,
+                           chord_program **out, chord_error *error);
+void chord_program_free(chord_program *program);
+int64_t chord_program_context_size(const chord_program *program);
+const char *chord_program_target(const chord_program *program);
+
+/* ---- sessions: feed, sample, generate -------------------------------------------------------- */
+
+/* llama.cpp's sampler chain and defaults (docs/sampling.md): penalties, top-k, typical, top-p,
+ * min-p, temperature, then a seeded draw; temperature <= 0 is greedy. */
+typedef struct chord_sampling {
+  float temperature;       /* 0.8 */
+  int32_t top_k;           /* 40; <= 0: off */
+  float top_p;             /* 0.95; 1: off */
+  float min_p;             /* 0.05; 0: off */
+  float typical_p;         /* 1: off */
+  float repeat_penalty;    /* 1: off */
+  float frequency_penalty; /* 0: off */
+  float presence_penalty;  /* 0: off */
+  int32_t penalty_last_n;  /* 64: how many recent tokens the penalties look at */
+  uint64_t seed;           /* CHORD_SEED_RANDOM: a different draw every run */
+} chord_sampling;
+#define CHORD_SEED_RANDOM UINT64_MAX
+
+void chord_sampling_default(chord_sampling *sampling);
+
+/* One conversation: a KV cache and the tokens in it. Sessions of one program are independent. */
+typedef struct chord_session chord_session;
+
+chord_status chord_session_new(const chord_program *program, const chord_sampling *sampling,
+                               chord_session **out, chord_error *error);
+void chord_session_free(chord_session *session);
+/* Forgets every token: the next feed starts at position 0. */
+chord_status chord_session_reset(chord_session *session, chord_error *error);
+/* Tokens in the KV cache. */
+int64_t chord_session_positions(const chord_session *session);
+
+/* Runs the tokens through the model (in steps of n_batch) after those already in the cache, and
+ * records them in the penalties' history. CHORD_ERROR_INVALID, and nothing fed, when they do not
+ * fit the context. */
+chord_status chord_session_feed(chord_session *session, const int32_t *ids, size_t count,
+                                chord_error *error);
+/* The next-token logits after the last fed token (n_vocab floats), or NULL before any feed. */
+const float *chord_session_logits(const chord_session *session, int64_t *n_vocab);
+/* Draws the next token from the logits through the sampler chain; the caller feeds it (or not). */
+chord_status chord_session_sample(chord_session *session, int32_t *token, chord_error *error);
+
+/* Called with each piece of generated text (complete UTF-8 characters only) as it is decoded;
+ * return false to stop the generation. */
+typedef bool (*chord_stream_fn)(void *user, int32_t token, const char *text, size_t size);
+
+typedef struct chord_generate_options {
+  int32_t n_predict;       /* tokens to generate at most; -1: until the context is full */
+  const char *const *stop; /* stop strings (not included in the text), or NULL */
+  size_t n_stop;
+  bool stop_at_full_context; /* true: a full context ends the generation; false: an error */
+} chord_generate_options;
+
+typedef enum chord_stop_reason {
+  CHORD_STOP_EOG,          /* the model ended its turn */
+  CHORD_STOP_LENGTH,       /* n_predict reached */
+  CHORD_STOP_STRING,       /* a stop string appeared */
+  CHORD_STOP_CALLBACK,     /* the stream callback returned false */
+  CHORD_STOP_CONTEXT_FULL, /* no room left in the KV cache */
+} chord_stop_reason;
+
+typedef struct chord_generate_result {
+  int32_t *tokens; /* generated ids (the EOG token is not included) */
+  size_t n_tokens;
+  char *text; /* their text, NUL-terminated */
+  size_t text_size;
+  chord_stop_reason stop;
+  double prompt_ms, generate_ms; /* time feeding the prompt; generating (sampling and feeding) */
+  size_t n_prompt;
+} chord_generate_result;
+
+/* Feeds the prompt tokens, then samples and feeds one token at a time until a stop condition,
+ * streaming text through stream (may be NULL). result may be NULL. */
+chord_status chord_session_generate(chord_session *session, const int32_t *prompt, size_t n_prompt,
+                                    const chord_generate_options *options, chord_stream_fn stream,
+                                    void *user, chord_generate_result *result, chord_error *error);
+void chord_generate_result_free(chord_generate_result *result);
+
+/* Releases memory the library handed out (chord_tokenize's ids). */
+void chord_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif

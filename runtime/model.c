@@ -3,15 +3,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "frontends/gguf/gguf.h"
+#include "runtime/model_internal.h"
 #include "runtime/support/alloc.h"
 #include "runtime/support/error.h"
-
-struct chord_model {
-  gguf_file *file;
-  char architecture[128];
-  uint64_t parameters;
-};
 
 const char *chord_version(void) { return "0.1.0"; }
 
@@ -62,6 +56,7 @@ chord_status chord_model_open(const char *path, chord_model **out, chord_error *
 void chord_model_free(chord_model *model) {
   if (!model)
     return;
+  tok_vocab_free(model->vocab);
   gguf_close(model->file);
   rt_free(model);
 }
@@ -70,3 +65,52 @@ const char *chord_model_architecture(const chord_model *model) { return model->a
 uint64_t chord_model_tensor_count(const chord_model *model) { return model->file->n_tensors; }
 uint64_t chord_model_parameter_count(const chord_model *model) { return model->parameters; }
 uint64_t chord_model_file_size(const chord_model *model) { return model->file->map.size; }
+
+chord_status model_vocab(chord_model *model, const tok_vocab **out, chord_error *error) {
+  if (!model->vocab) {
+    chord_status st = tok_vocab_load(model->file, &model->vocab, error);
+    if (st != CHORD_OK)
+      return st;
+  }
+  *out = model->vocab;
+  return CHORD_OK;
+}
+
+chord_status chord_tokenize(chord_model *model, const char *text, size_t size, bool add_special,
+                            bool parse_special, int32_t **ids, size_t *count, chord_error *error) {
+  *ids = NULL;
+  *count = 0;
+  const tok_vocab *vocab;
+  chord_status st = model_vocab(model, &vocab, error);
+  if (st != CHORD_OK)
+    return st;
+  tok_ids out = {0};
+  st = tok_tokenize(vocab, text, size, add_special, parse_special, &out, error);
+  if (st != CHORD_OK) {
+    tok_ids_free(&out);
+    return st;
+  }
+  *ids = out.ids;
+  *count = out.count;
+  return CHORD_OK;
+}
+
+const char *chord_token_piece(chord_model *model, int32_t id, size_t *size) {
+  const tok_vocab *vocab;
+  if (model_vocab(model, &vocab, NULL) != CHORD_OK || id < 0 ||
+      (uint32_t)id >= tok_vocab_size(vocab))
+    return NULL;
+  return tok_token_piece(vocab, id, true, size);
+}
+
+bool chord_token_is_eog(chord_model *model, int32_t id) {
+  const tok_vocab *vocab;
+  return model_vocab(model, &vocab, NULL) == CHORD_OK && tok_vocab_is_eog(vocab, id);
+}
+
+uint32_t chord_model_vocab_size(chord_model *model) {
+  const tok_vocab *vocab;
+  return model_vocab(model, &vocab, NULL) == CHORD_OK ? tok_vocab_size(vocab) : 0;
+}
+
+void chord_free(void *p) { rt_free(p); }

@@ -6,6 +6,7 @@
 #include "tools/cli.h"
 
 static const cli_command commands[] = {
+    {"run", cmd_run, "generate text from a prompt or in a chat, compiled for this machine"},
     {"info", cmd_info, "describe a GGUF model: architecture, hyper-parameters, tokenizer, tensors"},
     {"quantize", cmd_quantize, "convert a GGUF model's weights to another quant type"},
     {"synth", cmd_synth, "write a model of a real architecture and shape with random weights"},

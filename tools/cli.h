@@ -39,6 +39,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_opt(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 
 #endif

@@ -104,6 +104,8 @@ struct tok_vocab {
   float *scores;
   uint32_t *attrs;
   tok_specials specials;
+  tok_id eog[64]; /* end-of-generation ids (llama.cpp's special_eog_ids), no duplicates */
+  uint32_t n_eog;
 
   bool add_bos, add_eos, add_sep, add_space_prefix;
   bool ignore_merges; /* BPE: a pre-tokenized word that is a token is kept whole */

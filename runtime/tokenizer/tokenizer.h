@@ -63,6 +63,9 @@ const char *tok_vocab_pre_name(const tok_vocab *vocab);   /* tokenizer.ggml.pre,
 uint32_t tok_vocab_size(const tok_vocab *vocab);
 const tok_specials *tok_vocab_specials(const tok_vocab *vocab);
 bool tok_vocab_add_bos(const tok_vocab *vocab);
+/* Whether generation stops at id (llama_vocab_is_eog): EOS, EOT, EOM and the end-of-turn texts
+ * llama.cpp knows (<|im_end|>, <end_of_turn>, <|eot_id|>, ...). */
+bool tok_vocab_is_eog(const tok_vocab *vocab, tok_id id);
 bool tok_vocab_add_eos(const tok_vocab *vocab);
 bool tok_vocab_add_space_prefix(const tok_vocab *vocab);
 /* A token's text as stored (SPM texts carry ▁ for spaces, BPE texts are byte-level mapped). */

@@ -447,11 +447,30 @@ static void adjust_attributes(tok_vocab *v) {
     }
   }
   /* o200k_harmony and solar-open: <|end|> is no end of generation there. */
-  if ((has_return && has_call && has_end) || (has_call && has_flush && has_end))
+  bool drop_end = (has_return && has_call && has_end) || (has_call && has_flush && has_end);
+  if (drop_end)
     v->attrs[end_id] = TOK_ATTR_USER_DEFINED;
   /* Gemma 4 and paddleocr: </s> is an ordinary token there. */
-  if (has_tool_response && has_s)
+  bool drop_s = has_tool_response && has_s;
+  if (drop_s)
     v->attrs[s_id] = TOK_ATTR_NORMAL;
+  /* what generation stops at: the set less the two exceptions */
+  v->n_eog = 0;
+  for (size_t k = 0; k < n_eog; k++) {
+    tok_id id = eog[k];
+    bool seen = (drop_end && id == end_id) || (drop_s && id == s_id);
+    for (uint32_t j = 0; j < v->n_eog && !seen; j++)
+      seen = v->eog[j] == id;
+    if (!seen && v->n_eog < sizeof v->eog / sizeof v->eog[0])
+      v->eog[v->n_eog++] = id;
+  }
+}
+
+bool tok_vocab_is_eog(const tok_vocab *vocab, tok_id id) {
+  for (uint32_t j = 0; j < vocab->n_eog; j++)
+    if (vocab->eog[j] == id)
+      return true;
+  return false;
 }
 
 static int by_key(const void *a, const void *b) {

@@ -403,6 +403,25 @@ Test(tok, default_model_gemma) {
   EXPECT(v, "a  b</s>", false, true, 236746, 138, 236763, 212);
   /* ">▁</" is a token with a ▁ after another character: no cut before that ▁ (spm.c) */
   EXPECT(v, "x> </y", false, false, 236781, 107068, 236762);
+  /* generation stops at <eos> (1), <end_of_turn> (106) and </s> (212), not at <bos> (2) */
+  cr_expect(tok_vocab_is_eog(v, 1));
+  cr_expect(tok_vocab_is_eog(v, 106));
+  cr_expect(tok_vocab_is_eog(v, 212));
+  cr_expect(!tok_vocab_is_eog(v, 2));
+  cr_expect(!tok_vocab_is_eog(v, 105));
+  tok_vocab_free(v);
+}
+
+Test(tok, end_of_generation_ids) {
+  tok_vocab *v = open_vocab(vocab_path("llama-spm"));
+  cr_expect(tok_vocab_is_eog(v, 2)); /* </s> */
+  cr_expect(!tok_vocab_is_eog(v, 1));
+  cr_expect(!tok_vocab_is_eog(v, 0));
+  tok_vocab_free(v);
+  v = open_vocab(vocab_path("deepseek-llm"));
+  tok_id eos = tok_vocab_specials(v)->eos;
+  cr_expect(eos != TOK_NULL && tok_vocab_is_eog(v, eos));
+  cr_expect(!tok_vocab_is_eog(v, tok_vocab_specials(v)->bos));
   tok_vocab_free(v);
 }
 
