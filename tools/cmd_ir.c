@@ -9,7 +9,6 @@
 #include "frontends/gguf/gguf.h"
 #include "frontends/gguf/lower.h"
 #include "ir/ir.h"
-#include "ir/stats.h"
 #include "passes/pass.h"
 #include "runtime/platform/file.h"
 #include "tools/cli.h"
@@ -33,19 +32,6 @@ static const char ir_usage[] =
     "  -h, --help               show this help\n";
 
 enum { OPT_STATS = 0x100 };
-
-static chord_status write_graph(FILE *out, const void *graph, chord_error *error) {
-  return ir_print(graph, out, error);
-}
-
-static chord_status write_stats(FILE *out, const void *graph, chord_error *error) {
-  ir_stats stats;
-  chord_status st = ir_stats_compute(graph, &stats, error);
-  if (st == CHORD_OK)
-    st = ir_stats_print(&stats, out, error);
-  ir_stats_free(&stats);
-  return st;
-}
 
 int cmd_ir(int argc, char **argv) {
   static const struct option options[] = {{"model", required_argument, NULL, 'm'},
@@ -105,7 +91,7 @@ int cmd_ir(int argc, char **argv) {
       pass_pipeline_run(g, &pipeline, &po.run, &error) != CHORD_OK)
     rc = cli_error("%s", error.message);
   else
-    rc = cli_write_output(output, stats ? write_stats : write_graph, g);
+    rc = cli_write_output(output, stats ? pass_write_stats : pass_write_graph, g);
   ir_graph_free(g);
   gguf_close(file);
   return rc;

@@ -7,7 +7,6 @@
 #include "frontends/gguf/gguf.h"
 #include "frontends/gguf/lower.h"
 #include "ir/ir.h"
-#include "ir/stats.h"
 #include "passes/pass.h"
 #include "runtime/support/alloc.h"
 #include "tools/cli.h"
@@ -97,19 +96,6 @@ static void list_passes(void) {
       printf("%s%s", i ? ", " : " ", pass_get(p.passes[i])->name);
     printf("\n");
   }
-}
-
-static chord_status write_graph(FILE *out, const void *graph, chord_error *error) {
-  return ir_print(graph, out, error);
-}
-
-static chord_status write_stats(FILE *out, const void *graph, chord_error *error) {
-  ir_stats stats;
-  chord_status st = ir_stats_compute(graph, &stats, error);
-  if (st == CHORD_OK)
-    st = ir_stats_print(&stats, out, error);
-  ir_stats_free(&stats);
-  return st;
 }
 
 /* --weights MODEL: the graph's weight placeholders must be tensors of MODEL, type for type. */
@@ -202,7 +188,7 @@ int cmd_opt(int argc, char **argv) {
   } else if (pass_pipeline_run(g, &pipeline, &po.run, &error) != CHORD_OK) {
     fprintf(stderr, "%s: error: %s\n", shown, error.message);
   } else {
-    rc = verify_only ? 0 : cli_write_output(output, stats ? write_stats : write_graph, g);
+    rc = verify_only ? 0 : cli_write_output(output, stats ? pass_write_stats : pass_write_graph, g);
   }
   ir_graph_free(g);
   return rc;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ir/stats.h"
 #include "tools/cli.h"
 
 /* A comma-separated list of passes as a bit set (1 << pass_id). */
@@ -41,4 +42,17 @@ int pass_options_handle(pass_options *p, const char *command, int c, const char 
   case PASS_OPT_TIME_PASSES: p->run.timings = stderr; return 1;
   default: return 0;
   }
+}
+
+chord_status pass_write_graph(FILE *out, const void *graph, chord_error *error) {
+  return ir_print(graph, out, error);
+}
+
+chord_status pass_write_stats(FILE *out, const void *graph, chord_error *error) {
+  ir_stats stats;
+  chord_status st = ir_stats_compute(graph, &stats, error);
+  if (st == CHORD_OK)
+    st = ir_stats_print(&stats, out, error);
+  ir_stats_free(&stats);
+  return st;
 }

@@ -1,11 +1,13 @@
-/* The options of every command that runs the pass pipeline (chord opt, chord ir; later run,
- * logits, compile): -O, --print-after, --print-after-all, --disable-pass, --time-passes. One
- * parser, so the spelling and the messages are the same everywhere. */
+/* What the commands that run the pass pipeline share (chord opt, chord ir; later run, logits,
+ * compile): the options -O, --print-after, --print-after-all, --disable-pass, --time-passes, with
+ * one parser so the spelling and the messages are the same everywhere, and the writers of their
+ * output (the graph, or its statistics). */
 #ifndef CHORD_TOOLS_PASS_OPTIONS_H
 #define CHORD_TOOLS_PASS_OPTIONS_H
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "passes/pass.h"
 
@@ -39,5 +41,9 @@ typedef struct pass_options {
 /* Handles getopt's c if it is one of the options above or 'O': returns 1 when handled, 0 when c
  * is not a pass option, and -1 after printing a usage error for `command`. */
 int pass_options_handle(pass_options *p, const char *command, int c, const char *arg);
+
+/* cli_writer functions (tools/cli.h) for an ir_graph: its text form, or ir/stats.h's tables. */
+chord_status pass_write_graph(FILE *out, const void *graph, chord_error *error);
+chord_status pass_write_stats(FILE *out, const void *graph, chord_error *error);
 
 #endif
