@@ -1,16 +1,12 @@
 /* chord logits: evaluate a prompt and print the last position's logits as JSON, the tool that
- * compares targets, passes and other engines. Until a faster target exists it runs the reference
- * interpreter on the -O0 graph. */
+ * compares targets, passes and other engines, through the public API (chord_compile, a session,
+ * one feed). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontends/gguf/gguf.h"
-#include "frontends/gguf/lower.h"
-#include "ir/ir.h"
-#include "runtime/interp/interp.h"
 #include "runtime/support/alloc.h"
 #include "runtime/tokenizer/tokenizer.h"
 #include "tools/cli.h"
@@ -26,8 +22,8 @@ static const char logits_usage[] =
     "  -m, --model FILE    the model (default: the default model)\n"
     "  -p, --prompt TEXT   the prompt, tokenized with the model's tokenizer\n"
     "      --tokens IDS    comma-separated token ids instead of a prompt (used as given)\n"
-    "      --target NAME   where to run: interp (the only target so far)\n"
-    "  -O0                 optimization level (only -O0 so far)\n"
+    "      --target NAME   where to run (default interp, the only target so far)\n"
+    "  -O0, -O1, -O2       the pass pipeline (default -O0: the frontend's graph)\n"
     "      --top N         print the N largest logits (default 10)\n"
     "      --all           print every logit as \"logits\" instead of \"top\"\n"
     "  -t, --threads N     threads for the interpreter's matmuls (default 1)\n"
@@ -120,100 +116,93 @@ int cmd_logits(int argc, char **argv) {
                                           {"threads", required_argument, NULL, 't'},
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-  const char *model = NULL, *prompt = NULL, *tokens = NULL, *target = "interp";
-  int top = 10, threads = 1;
+  const char *model_arg = NULL, *prompt = NULL, *tokens = NULL;
+  int top = 10;
   bool all = false;
+  chord_compile_options co;
+  chord_compile_options_default(&co);
+  co.n_threads = 1;
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "m:p:t:O:h", options, NULL)) != -1) {
     switch (c) {
-    case 'm': model = optarg; break;
+    case 'm': model_arg = optarg; break;
     case 'p': prompt = optarg; break;
     case OPT_TOKENS: tokens = optarg; break;
-    case OPT_TARGET: target = optarg; break;
+    case OPT_TARGET: co.target = optarg; break;
     case OPT_TOP: top = atoi(optarg); break;
     case OPT_ALL: all = true; break;
-    case 't': threads = atoi(optarg); break;
+    case 't': co.n_threads = atoi(optarg); break;
     case 'O':
-      if (strcmp(optarg, "0") != 0)
-        return cli_usage_error("logits", "only -O0 is available so far");
+      if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '2')
+        return cli_usage_error("logits", "no optimization level -O%s (-O0, -O1 or -O2)", optarg);
+      co.opt_level = optarg[0] - '0';
       break;
     case 'h': fputs(logits_usage, stdout); return 0;
     default: return cli_usage_error("logits", "unknown option");
     }
   }
-  if (optind < argc && !model)
-    model = argv[optind++];
+  if (optind < argc && !model_arg)
+    model_arg = argv[optind++];
   if (optind < argc)
     return cli_usage_error("logits", "unexpected argument '%s'", argv[optind]);
   if (!prompt == !tokens)
     return cli_usage_error("logits", "give exactly one of -p PROMPT and --tokens IDS");
-  if (strcmp(target, "interp") != 0)
-    return cli_usage_error("logits", "unknown target '%s' (available: interp)", target);
   if (top < 1)
     return cli_usage_error("logits", "--top needs a positive count");
+  if (co.n_threads < 1)
+    return cli_usage_error("logits", "-t needs a positive count");
   char path_buf[4096];
-  const char *path = cli_model_path(model, path_buf, sizeof path_buf);
+  const char *path = cli_model_path(model_arg, path_buf, sizeof path_buf);
   if (!path)
     return 1;
 
   chord_error error = {0};
-  gguf_file *file = NULL;
-  tok_vocab *vocab = NULL;
+  chord_model *model = NULL;
+  chord_program *program = NULL;
+  chord_session *session = NULL;
   tok_ids ids = {0};
-  ir_graph *graph = NULL;
-  interp_session *session = NULL;
-  int32_t *pos = NULL;
   int rc = 1;
-  if (gguf_open(path, &file, &error) != CHORD_OK)
+  if (chord_model_open(path, &model, &error) != CHORD_OK)
     goto fail;
   if (tokens) {
     if (!parse_ids(tokens, &ids)) {
       rc = cli_usage_error("logits", "--tokens wants comma-separated ids, got '%s'", tokens);
       goto done;
     }
-  } else if (tok_vocab_load(file, &vocab, &error) != CHORD_OK ||
-             tok_tokenize(vocab, prompt, strlen(prompt), true, false, &ids, &error) != CHORD_OK) {
-    goto fail;
+  } else {
+    int32_t *prompt_ids;
+    size_t n;
+    if (chord_tokenize(model, prompt, strlen(prompt), true, false, &prompt_ids, &n, &error) !=
+        CHORD_OK)
+      goto fail;
+    ids = (tok_ids){.ids = prompt_ids, .count = n, .capacity = n};
   }
   if (ids.count == 0) {
     rc = cli_error("the prompt has no tokens");
     goto done;
   }
-  lower_options lo = {.n_ctx = (int64_t)ids.count};
-  if (lower_model(file, &lo, &graph, &error) != CHORD_OK ||
-      interp_init(&session, graph, file, &error) != CHORD_OK)
+  co.n_ctx = (int64_t)ids.count;
+  int64_t n_vocab;
+  const float *logits;
+  if (chord_compile(model, &co, &program, &error) != CHORD_OK ||
+      chord_session_new(program, NULL, &session, &error) != CHORD_OK ||
+      chord_session_feed(session, ids.ids, ids.count, &error) != CHORD_OK)
     goto fail;
-  interp_set_threads(session, threads);
-  pos = rt_malloc(ids.count * sizeof *pos);
-  if (!pos) {
-    rc = cli_error("out of memory");
-    goto done;
-  }
-  for (size_t i = 0; i < ids.count; i++)
-    pos[i] = (int32_t)i;
-  if (interp_set_input(session, "tokens", ids.ids, (int64_t)ids.count, &error) != CHORD_OK ||
-      interp_set_input(session, "pos", pos, (int64_t)ids.count, &error) != CHORD_OK ||
-      interp_run(session, (int64_t)ids.count, &error) != CHORD_OK)
-    goto fail;
-  int64_t dims[IR_MAX_DIMS];
-  uint32_t rank;
-  const float *logits = interp_output(session, 0, dims, &rank);
-  if (!logits || rank != 2) {
+  logits = chord_session_logits(session, &n_vocab);
+  if (!logits) {
     rc = cli_error("the graph gave no logits");
     goto done;
   }
-  print_result(&ids, logits + (dims[0] - 1) * dims[1], dims[1], top, all);
+  print_result(&ids, logits, n_vocab, top, all);
   rc = 0;
   goto done;
 fail:
   rc = cli_error("%s", error.message);
 done:
-  rt_free(pos);
-  interp_free(session);
-  ir_graph_free(graph);
+  chord_session_free(session);
+  chord_program_free(program);
   tok_ids_free(&ids);
-  tok_vocab_free(vocab);
-  gguf_close(file);
+  chord_model_free(model);
   return rc;
 }
