@@ -393,48 +393,39 @@ static chord_status op_mask(interp_session *s, const ir_value *v, interp_buffer 
 
 /* ---- matmul, get_rows, rope ------------------------------------------------------------------ */
 
-typedef struct q8_rows {
-  int8_t *q; /* [rows, k] */
-  float *d;  /* [rows, k / 32] */
-} q8_rows;
-
 typedef struct matmul_job {
   const interp_buffer *a, *b;
   interp_buffer *y;
   int64_t m, n, k;
   int64_t a_batches;
-  q8_rows a_q8; /* set when a is q8_0-rounded and b a q4_0/q5_0/q8_0 weight (dot_q8_0_lanes) */
+  bool q8_0_lanes; /* a is q8_0-rounded, b a q4_0/q5_0/q8_0 weight: dot as ggml's x86 kernels */
 } matmul_job;
 
-/* q8_0-rounded activations times q4_0/q5_0/q8_0 weights, summed in the order of ggml's x86
- * kernels (vec_dot_q*_0_q8_0 with AVX2/AVX-512, and llamafile's tinyBLAS): per 32-block, eight
- * lanes each get the integer sum of four consecutive products, a fused multiply-add adds
- * d_w * d_a times each lane to its accumulator, and the eight accumulators are summed pairwise at
- * the end (hsum_float_8). Both sides hold q * d exactly, so the integers come back by division:
- * d_a is a block's largest |value| / 127, d_w the weight block's own f16 scale. Checked bit for
- * bit against llama.cpp's output on the default model's first projection. */
-/* The integers of a q8_0-rounded row (32-blocks of q * d). */
-static void q8_row_integers(const float *x, int64_t k, int8_t *q, float *d) {
-  for (int64_t b = 0; b < k / 32; b++) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; j++)
-      amax = fmaxf(amax, fabsf(x[b * 32 + j]));
-    d[b] = amax / 127.0f;
-    for (int j = 0; j < 32; j++)
-      q[b * 32 + j] = d[b] != 0.0f ? (int8_t)nearbyintf(x[b * 32 + j] / d[b]) : 0;
-  }
-}
-
-static float dot_q8_0_lanes(const int8_t *qa, const float *da, const int8_t *qw, const float *dw,
-                            int64_t k) {
+/* The dot product of a q8_0-rounded activation row with a q4_0/q5_0/q8_0 weight row in the order
+ * of ggml's x86 kernels (vec_dot_q*_0_q8_0 with AVX2/AVX-512, and llamafile's tinyBLAS): per
+ * 32-block, eight lanes each get the integer sum of four consecutive products, a fused
+ * multiply-add adds d_w * d_a times each lane to its accumulator, and the eight accumulators
+ * are summed pairwise at the end (hsum_float_8). Both rows hold q * d exactly, so the integers
+ * come back by division; d_w is the block's own f16 scale, d_a its largest |value| / 127.
+ * Checked bit for bit against llama.cpp's output on the default model's first projection. */
+static float dot_q8_0_lanes(const float *a, const float *w, const uint8_t *w_blocks,
+                            size_t block_bytes, int64_t k) {
   float acc[8] = {0};
   for (int64_t b = 0; b < k / 32; b++) {
-    float d = dw[b] * da[b];
-    const int8_t *x = qa + b * 32, *w = qw + b * 32;
+    const float *ab = a + b * 32, *wb = w + b * 32;
+    uint16_t h;
+    memcpy(&h, w_blocks + (size_t)b * block_bytes, sizeof h); /* every *_0 block starts with d */
+    float dw = quant_f16_to_f32(h), amax = 0.0f;
+    for (int j = 0; j < 32; j++)
+      amax = fmaxf(amax, fabsf(ab[j]));
+    float da = amax / 127.0f, d = dw * da;
     for (int l = 0; l < 8; l++) {
       int32_t isum = 0;
-      for (int j = 4 * l; j < 4 * l + 4; j++)
-        isum += (int32_t)x[j] * (int32_t)w[j];
+      for (int j = 4 * l; j < 4 * l + 4; j++) {
+        int32_t qa = da != 0.0f ? (int32_t)nearbyintf(ab[j] / da) : 0;
+        int32_t qw = dw != 0.0f ? (int32_t)nearbyintf(wb[j] / dw) : 0;
+        isum += qa * qw;
+      }
       acc[l] = fmaf(d, (float)isum, acc[l]);
     }
   }
@@ -464,48 +455,28 @@ static int64_t matmul_b_batch(const interp_buffer *a, const interp_buffer *b, in
 static void matmul_range(void *ctx, uint64_t first, uint64_t last, int worker) {
   (void)worker;
   matmul_job *job = ctx;
-  bool lanes = job->a_q8.q != NULL;
   float *tmp = job->b->f ? NULL : rt_malloc((size_t)job->k * sizeof(float));
-  int8_t *qw = lanes ? rt_malloc((size_t)job->k) : NULL;
-  float *dw = lanes ? rt_malloc((size_t)(job->k / 32) * sizeof(float)) : NULL;
-  if ((!job->b->f && !tmp) || (lanes && (!qw || !dw))) {
-    rt_free(tmp);
-    rt_free(qw);
-    rt_free(dw);
-    return; /* reported by the caller: it checks that the buffers could be made */
-  }
+  if (!job->b->f && !tmp)
+    return; /* reported by the caller: it checks that a decode buffer could be made */
   for (uint64_t item = first; item < last; item++) {
     int64_t ab = (int64_t)item / job->n, n = (int64_t)item % job->n;
     int64_t bb = job->b->rank > 2 ? matmul_b_batch(job->a, job->b, ab) : 0;
     const float *brow = buffer_row(job->b, bb * job->n + n, job->k, tmp);
-    if (lanes) { /* the weight row's integers, from its blocks' own f16 scales */
-      const uint8_t *blocks =
-          job->b->rows + (uint64_t)(bb * job->n + n) * row_bytes(job->b->row_type, job->k);
-      size_t block_bytes = ir_dtype_get(job->b->row_type)->block_bytes;
-      for (int64_t b = 0; b < job->k / 32; b++) {
-        uint16_t h;
-        memcpy(&h, blocks + (size_t)b * block_bytes, sizeof h); /* every *_0 block starts with d */
-        dw[b] = quant_f16_to_f32(h);
-        for (int j = 0; j < 32; j++)
-          qw[b * 32 + j] = dw[b] != 0.0f ? (int8_t)nearbyintf(brow[b * 32 + j] / dw[b]) : 0;
-      }
-    }
+    size_t block_bytes = job->q8_0_lanes ? ir_dtype_get(job->b->row_type)->block_bytes : 0;
     for (int64_t m = 0; m < job->m; m++) {
-      int64_t row = ab * job->m + m;
-      const float *arow = job->a->f + row * job->k;
+      const float *arow = job->a->f + (ab * job->m + m) * job->k;
       float acc = 0.0f;
-      if (lanes) {
-        acc = dot_q8_0_lanes(job->a_q8.q + row * job->k, job->a_q8.d + row * (job->k / 32), qw, dw,
-                             job->k);
+      if (job->q8_0_lanes) {
+        const uint8_t *blocks =
+            job->b->rows + (uint64_t)(bb * job->n + n) * row_bytes(job->b->row_type, job->k);
+        acc = dot_q8_0_lanes(arow, brow, blocks, block_bytes, job->k);
       } else {
         for (int64_t kk = 0; kk < job->k; kk++)
           acc += arow[kk] * brow[kk];
       }
-      job->y->f[row * job->n + n] = acc;
+      job->y->f[(ab * job->m + m) * job->n + n] = acc;
     }
   }
-  rt_free(qw);
-  rt_free(dw);
   rt_free(tmp);
 }
 
@@ -523,9 +494,9 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
                  act->operands[0]->kind == IR_VALUE_NODE &&
                  act->operands[0]->op == IR_OP_QUANTIZE &&
                  act->operands[0]->type.dtype == IR_DTYPE_Q8_0;
-  bool lanes = rounded && b->rows && b->rank == 2 && job.k % 32 == 0 &&
-               (b->row_type == IR_DTYPE_Q4_0 || b->row_type == IR_DTYPE_Q5_0 ||
-                b->row_type == IR_DTYPE_Q8_0);
+  job.q8_0_lanes = rounded && b->rows && b->rank == 2 && job.k % 32 == 0 &&
+                   (b->row_type == IR_DTYPE_Q4_0 || b->row_type == IR_DTYPE_Q5_0 ||
+                    b->row_type == IR_DTYPE_Q8_0);
   job.n = b->dims[b->rank - 2];
   job.m = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
   job.a_batches = job.k && job.m ? a->count / (job.m * job.k) : 0;
@@ -537,32 +508,14 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
     job.m = job.k ? a->count / job.k : 0;
     job.a_batches = 1;
   }
-  if (lanes) { /* the activations' integers, once for every weight row */
-    int64_t rows = job.k ? a->count / job.k : 0;
-    job.a_q8.q = rt_malloc((size_t)(rows * job.k)); /* rt_malloc(0) gives a valid pointer */
-    job.a_q8.d = rt_malloc((size_t)(rows * (job.k / 32)) * sizeof(float));
-    if (!job.a_q8.q || !job.a_q8.d) {
-      rt_free(job.a_q8.q);
-      rt_free(job.a_q8.d);
+  if (!b->f) { /* check up front that the workers can make their decode buffers */
+    float *probe = rt_malloc((size_t)job.k * sizeof(float));
+    if (!probe)
       return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
-    }
-    for (int64_t r = 0; r < rows; r++)
-      q8_row_integers(a->f + r * job.k, job.k, job.a_q8.q + r * job.k,
-                      job.a_q8.d + r * (job.k / 32));
-  }
-  if (!b->f) { /* check up front that the workers can make their buffers */
-    float *probe = rt_malloc((size_t)job.k * sizeof(float) * 3);
-    if (!probe) {
-      rt_free(job.a_q8.q);
-      rt_free(job.a_q8.d);
-      return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
-    }
     rt_free(probe);
   }
   uint64_t items = (uint64_t)(job.a_batches * job.n);
   rt_parallel_for(items >= 256 ? s->n_threads : 1, items, matmul_range, &job);
-  rt_free(job.a_q8.q);
-  rt_free(job.a_q8.d);
   return CHORD_OK;
 }
 
