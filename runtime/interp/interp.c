@@ -398,42 +398,7 @@ typedef struct matmul_job {
   interp_buffer *y;
   int64_t m, n, k;
   int64_t a_batches;
-  bool q8_0_lanes; /* a is q8_0-rounded, b a q4_0/q5_0/q8_0 weight: dot as ggml's x86 kernels */
 } matmul_job;
-
-/* The dot product of a q8_0-rounded activation row with a q4_0/q5_0/q8_0 weight row in the order
- * of ggml's x86 kernels (vec_dot_q*_0_q8_0 with AVX2/AVX-512, and llamafile's tinyBLAS): per
- * 32-block, eight lanes each get the integer sum of four consecutive products, a fused
- * multiply-add adds d_w * d_a times each lane to its accumulator, and the eight accumulators
- * are summed pairwise at the end (hsum_float_8). Both rows hold q * d exactly, so the integers
- * come back by division; d_w is the block's own f16 scale, d_a its largest |value| / 127.
- * Checked bit for bit against llama.cpp's output on the default model's first projection. */
-static float dot_q8_0_lanes(const float *a, const float *w, const uint8_t *w_blocks,
-                            size_t block_bytes, int64_t k) {
-  float acc[8] = {0};
-  for (int64_t b = 0; b < k / 32; b++) {
-    const float *ab = a + b * 32, *wb = w + b * 32;
-    uint16_t h;
-    memcpy(&h, w_blocks + (size_t)b * block_bytes, sizeof h); /* every *_0 block starts with d */
-    float dw = quant_f16_to_f32(h), amax = 0.0f;
-    for (int j = 0; j < 32; j++)
-      amax = fmaxf(amax, fabsf(ab[j]));
-    float da = amax / 127.0f, d = dw * da;
-    for (int l = 0; l < 8; l++) {
-      int32_t isum = 0;
-      for (int j = 4 * l; j < 4 * l + 4; j++) {
-        int32_t qa = da != 0.0f ? (int32_t)nearbyintf(ab[j] / da) : 0;
-        int32_t qw = dw != 0.0f ? (int32_t)nearbyintf(wb[j] / dw) : 0;
-        isum += qa * qw;
-      }
-      acc[l] = fmaf(d, (float)isum, acc[l]);
-    }
-  }
-  float r[4];
-  for (int l = 0; l < 4; l++)
-    r[l] = acc[l + 4] + acc[l];
-  return (r[0] + r[2]) + (r[1] + r[3]);
-}
 
 /* The b batch (flat) used by a's batch ab: b's batch dims align to the end of a's and each
  * either equals a's or divides it (a's index / ratio: grouped-query attention). */
@@ -462,18 +427,11 @@ static void matmul_range(void *ctx, uint64_t first, uint64_t last, int worker) {
     int64_t ab = (int64_t)item / job->n, n = (int64_t)item % job->n;
     int64_t bb = job->b->rank > 2 ? matmul_b_batch(job->a, job->b, ab) : 0;
     const float *brow = buffer_row(job->b, bb * job->n + n, job->k, tmp);
-    size_t block_bytes = job->q8_0_lanes ? ir_dtype_get(job->b->row_type)->block_bytes : 0;
     for (int64_t m = 0; m < job->m; m++) {
       const float *arow = job->a->f + (ab * job->m + m) * job->k;
       float acc = 0.0f;
-      if (job->q8_0_lanes) {
-        const uint8_t *blocks =
-            job->b->rows + (uint64_t)(bb * job->n + n) * row_bytes(job->b->row_type, job->k);
-        acc = dot_q8_0_lanes(arow, brow, blocks, block_bytes, job->k);
-      } else {
-        for (int64_t kk = 0; kk < job->k; kk++)
-          acc += arow[kk] * brow[kk];
-      }
+      for (int64_t kk = 0; kk < job->k; kk++)
+        acc += arow[kk] * brow[kk];
       job->y->f[(ab * job->m + m) * job->n + n] = acc;
     }
   }
@@ -488,15 +446,6 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
     return st;
   matmul_job job = {.a = a, .b = b, .y = y};
   job.k = a->dims[a->rank - 1];
-  /* dequantize(quantize(x, q8_0)) times a q4_0/q5_0/q8_0 weight read in place */
-  const ir_value *act = v->operands[0];
-  bool rounded = act->op == IR_OP_DEQUANTIZE && act->kind == IR_VALUE_NODE &&
-                 act->operands[0]->kind == IR_VALUE_NODE &&
-                 act->operands[0]->op == IR_OP_QUANTIZE &&
-                 act->operands[0]->type.dtype == IR_DTYPE_Q8_0;
-  job.q8_0_lanes = rounded && b->rows && b->rank == 2 && job.k % 32 == 0 &&
-                   (b->row_type == IR_DTYPE_Q4_0 || b->row_type == IR_DTYPE_Q5_0 ||
-                    b->row_type == IR_DTYPE_Q8_0);
   job.n = b->dims[b->rank - 2];
   job.m = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
   job.a_batches = job.k && job.m ? a->count / (job.m * job.k) : 0;
