@@ -5,9 +5,12 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "ir/fused_body.h"
+#include "runtime/interp/interp_qdot.h"
+#include "runtime/interp/interp_simd.h"
 #include "runtime/platform/parallel.h"
 #include "runtime/quant/quant.h"
 #include "runtime/support/alloc.h"
@@ -26,6 +29,10 @@ typedef struct interp_buffer {
   const uint8_t *rows; /* a weight's encoded data, when not materialized */
   ir_dtype row_type;
   bool borrowed; /* f points into state or another buffer */
+  /* The result of quantize (and dequantize of it) also keeps its encoding, rows of blocks of
+   * encoded_type, so that matmul can take the integers as llama.cpp does (interp_qdot.h). */
+  uint8_t *encoded;
+  ir_dtype encoded_type;
 } interp_buffer;
 
 typedef struct interp_binding {
@@ -60,6 +67,7 @@ static void buffer_release(interp_buffer *b) {
   if (!b->borrowed)
     rt_free(b->f);
   rt_free(b->i);
+  rt_free(b->encoded);
   memset(b, 0, sizeof *b);
 }
 
@@ -156,13 +164,17 @@ static int64_t broadcast_index(const interp_buffer *y, const interp_buffer *b, i
 
 /* The element formulas, shared by the ops and by fused_region bodies so that a fused chain gives
  * the unfused chain's floats bit for bit. */
-static float silu(float x) { return x / (1.0f + expf(-x)); }
+/* ggml's vectorized silu (its own exponential); ggml takes libm's expf only for a row's last
+ * n % 16 elements, which real models do not have (their widths are multiples of 16). */
+static float silu(float x) { return simd_silu(x); }
 
-/* In ggml's order of operations (x * (1 + a x^2) rather than x + a x^3), so that the f16 table
- * llama.cpp builds from it rounds to the same values. */
+/* In ggml's order of operations (x * (1 + a x^2) rather than x + a x^3), with the multiply-add
+ * that its x86 build fuses, so that the f16 table llama.cpp builds from it rounds to the same
+ * values (without the fma, 2 of the default model's 24576 first-layer GeGLU outputs differ by an
+ * f16 step). */
 static float gelu_tanh(float x) {
   const float c = 0.79788456080286535587989211986876f; /* sqrt(2/pi) */
-  return 0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x)));
+  return 0.5f * x * (1.0f + tanhf(c * x * fmaf(0.044715f * x, x, 1.0f)));
 }
 
 static float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)); }
@@ -345,10 +357,17 @@ static chord_status op_softmax(interp_session *s, const ir_value *v, interp_buff
       if (out[j] > top)
         top = out[j];
     }
+    /* ggml_vec_soft_max_f32: exponentials 16 at a time (simd_expf), each vector summed in f32
+     * (simd_sum16) and the vectors' sums in double. Keys past k count as zeros, as the masked
+     * cells of llama.cpp's padded KV cache do. */
     double sum = 0;
-    for (int64_t j = 0; j < k; j++) {
-      out[j] = top == -INFINITY ? 0.0f : expf(out[j] - top);
-      sum += (double)out[j];
+    for (int64_t j0 = 0; j0 < k; j0 += 16) {
+      float lanes[16] = {0};
+      for (int64_t j = j0; j < k && j < j0 + 16; j++) {
+        out[j] = top == -INFINITY ? 0.0f : simd_expf(out[j] - top);
+        lanes[j - j0] = out[j];
+      }
+      sum += (double)simd_sum16(lanes);
     }
     float inv = sum > 0 ? (float)(1.0 / sum) : 0.0f;
     for (int64_t j = 0; j < k; j++)
@@ -398,6 +417,17 @@ typedef struct matmul_job {
   interp_buffer *y;
   int64_t m, n, k;
   int64_t a_batches;
+  /* Integer dot products (interp_qdot.h): set when a keeps a q8_0/q8_K encoding and b is a
+   * weight of a type that reads it; a_rows holds a's rows decoded once. */
+  qdot_row *a_rows;
+  /* llama.cpp's tinyBLAS kernels (simd_dot16 order) take the float matmuls: a rounded to f16
+   * (f16 weights, and attention's q and probabilities against the f16 KV cache) or an f32
+   * weight */
+  bool float_lanes;
+  /* the contracted dim grows with the positions (attention's probabilities times v): llama.cpp
+   * pads it with zero cells to a multiple of 256 */
+  bool k_padded;
+  atomic_bool failed; /* a worker could not allocate its buffers */
 } matmul_job;
 
 /* The b batch (flat) used by a's batch ab: b's batch dims align to the end of a's and each
@@ -417,12 +447,39 @@ static int64_t matmul_b_batch(const interp_buffer *a, const interp_buffer *b, in
 }
 
 /* Items are (a batch, n) pairs: each decodes one row of b once and uses it for all M rows. */
+/* Items [first, last) by integer dot products: each weight row decoded once, then dotted with
+ * every row of a (already decoded). */
+static void matmul_range_qdot(matmul_job *job, uint64_t first, uint64_t last) {
+  qdot_row w;
+  if (!qdot_row_init(&w, job->k)) {
+    atomic_store(&job->failed, true);
+    return;
+  }
+  ir_dtype type = job->b->row_type;
+  uint64_t bytes = row_bytes(type, job->k);
+  bool tiled = qdot_tiled(type, job->m);
+  for (uint64_t item = first; item < last; item++) {
+    int64_t n = (int64_t)item % job->n;
+    qdot_decode(type, job->b->rows + (uint64_t)n * bytes, &w);
+    for (int64_t m = 0; m < job->m; m++)
+      job->y->f[m * job->n + n] =
+          tiled ? qdot_slabs(type, &w, &job->a_rows[m]) : qdot(type, &w, &job->a_rows[m]);
+  }
+  qdot_row_free(&w);
+}
+
 static void matmul_range(void *ctx, uint64_t first, uint64_t last, int worker) {
   (void)worker;
   matmul_job *job = ctx;
+  if (job->a_rows) {
+    matmul_range_qdot(job, first, last);
+    return;
+  }
   float *tmp = job->b->f ? NULL : rt_malloc((size_t)job->k * sizeof(float));
-  if (!job->b->f && !tmp)
-    return; /* reported by the caller: it checks that a decode buffer could be made */
+  if (!job->b->f && !tmp) {
+    atomic_store(&job->failed, true);
+    return;
+  }
   for (uint64_t item = first; item < last; item++) {
     int64_t ab = (int64_t)item / job->n, n = (int64_t)item % job->n;
     int64_t bb = job->b->rank > 2 ? matmul_b_batch(job->a, job->b, ab) : 0;
@@ -430,12 +487,46 @@ static void matmul_range(void *ctx, uint64_t first, uint64_t last, int worker) {
     for (int64_t m = 0; m < job->m; m++) {
       const float *arow = job->a->f + (ab * job->m + m) * job->k;
       float acc = 0.0f;
-      for (int64_t kk = 0; kk < job->k; kk++)
-        acc += arow[kk] * brow[kk];
+      if (job->float_lanes) {
+        /* one activation row: ggml's vec_dot; more: tinyBLAS */
+        acc = job->m == 1 ? simd_dot64(arow, brow, job->k, job->k_padded)
+                          : simd_dot16(arow, brow, job->k);
+      } else {
+        for (int64_t kk = 0; kk < job->k; kk++)
+          acc += arow[kk] * brow[kk];
+      }
       job->y->f[(ab * job->m + m) * job->n + n] = acc;
     }
   }
   rt_free(tmp);
+}
+
+/* For a weight b read in place whose type has an integer dot reading a's encoding: a's rows
+ * decoded into job->a_rows. CHORD_OK without them where the plain path applies. */
+static chord_status matmul_prepare_qdot(matmul_job *job, chord_error *error) {
+  const interp_buffer *a = job->a, *b = job->b;
+  if (!a->encoded || !b->rows || b->rank != 2 ||
+      a->encoded_type != qdot_activation_type(b->row_type))
+    return CHORD_OK;
+  const ir_dtype_info *info = ir_dtype_get(a->encoded_type);
+  if (job->k % info->block_elems != 0 || ir_dtype_get(b->row_type)->block_elems > job->k)
+    return CHORD_OK;
+  size_t row_size = (size_t)(job->k / info->block_elems) * info->block_bytes;
+  job->a_rows = rt_calloc((size_t)(job->m ? job->m : 1), sizeof *job->a_rows);
+  if (!job->a_rows)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
+  for (int64_t m = 0; m < job->m; m++) {
+    if (!qdot_row_init(&job->a_rows[m], job->k))
+      return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
+    qdot_decode(a->encoded_type, a->encoded + (size_t)m * row_size, &job->a_rows[m]);
+  }
+  return CHORD_OK;
+}
+
+static void matmul_job_free(matmul_job *job) {
+  for (int64_t m = 0; job->a_rows && m < job->m; m++)
+    qdot_row_free(&job->a_rows[m]);
+  rt_free(job->a_rows);
 }
 
 static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffer *y,
@@ -445,6 +536,11 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
   if (st != CHORD_OK)
     return st;
   matmul_job job = {.a = a, .b = b, .y = y};
+  atomic_init(&job.failed, false);
+  job.float_lanes =
+      (a->encoded && a->encoded_type == IR_DTYPE_F16) || (b->rows && b->row_type == IR_DTYPE_F32);
+  const ir_value *lhs = v->operands[0];
+  job.k_padded = lhs->type.rank && !ir_dim_is_const(lhs->type.dims[lhs->type.rank - 1]);
   job.k = a->dims[a->rank - 1];
   job.n = b->dims[b->rank - 2];
   job.m = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
@@ -457,15 +553,15 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
     job.m = job.k ? a->count / job.k : 0;
     job.a_batches = 1;
   }
-  if (!b->f) { /* check up front that the workers can make their decode buffers */
-    float *probe = rt_malloc((size_t)job.k * sizeof(float));
-    if (!probe)
-      return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
-    rt_free(probe);
+  st = matmul_prepare_qdot(&job, error);
+  if (st == CHORD_OK) {
+    uint64_t items = (uint64_t)(job.a_batches * job.n);
+    rt_parallel_for(items >= 256 ? s->n_threads : 1, items, matmul_range, &job);
+    if (atomic_load(&job.failed))
+      st = rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
   }
-  uint64_t items = (uint64_t)(job.a_batches * job.n);
-  rt_parallel_for(items >= 256 ? s->n_threads : 1, items, matmul_range, &job);
-  return CHORD_OK;
+  matmul_job_free(&job);
+  return st;
 }
 
 static chord_status op_get_rows(interp_session *s, const ir_value *v, interp_buffer *y,
@@ -489,49 +585,68 @@ static chord_status op_get_rows(interp_session *s, const ir_value *v, interp_buf
   return CHORD_OK;
 }
 
-/* Frequency of rotary pair i (of n_rot/2) under the op's scaling attributes, after dividing by
- * the pair's factor (1 without factors): ggml divides before freq_scale and the yarn ramp. */
-static double rope_theta_scale(const ir_value *v, int64_t i, int64_t n_rot, double pair_factor,
-                               double *mscale) {
+/* llama3 scaling without a rope_freqs tensor: the factor that divides pair i's frequency (the
+ * wavelength bands of Llama 3.1), 1 outside the scaled bands. */
+static double rope_llama3_factor(const ir_value *v, int64_t i, int64_t n_rot) {
   double base = attr_float(v, IR_ATTR_FREQ_BASE, 10000.0);
-  double freq = pow(base, -2.0 * (double)i / (double)n_rot) / pair_factor;
-  int64_t scaling = attr_int(v, IR_ATTR_SCALING, 0);
+  double freq = pow(base, -2.0 * (double)i / (double)n_rot);
   double fs = attr_float(v, IR_ATTR_FREQ_SCALE, 1.0);
-  *mscale = 1.0;
-  if (scaling == 1) { /* linear */
-    freq *= fs;
-  } else if (scaling == 3) { /* llama3: wavelength bands between low and high frequency */
-    double factor = fs > 0 && fs != 1.0 ? 1.0 / fs : 8.0;
-    double low = attr_float(v, IR_ATTR_LOW_FREQ_FACTOR, 1.0);
-    double high = attr_float(v, IR_ATTR_HIGH_FREQ_FACTOR, 4.0);
-    double ctx = (double)attr_int(v, IR_ATTR_ORIG_CTX, 8192);
-    double wavelen = 2.0 * INTERP_PI / freq, low_wl = ctx / low, high_wl = ctx / high;
-    if (wavelen > low_wl) {
-      freq /= factor;
-    } else if (wavelen >= high_wl) {
-      double smooth = (ctx / wavelen - low) / (high - low);
-      freq = (1.0 - smooth) * freq / factor + smooth * freq;
-    }
-  } else if (scaling == 2) { /* yarn: ramp between interpolation and extrapolation */
-    double ext = attr_float(v, IR_ATTR_EXT_FACTOR, 0.0);
-    double attn = attr_float(v, IR_ATTR_ATTN_FACTOR, 1.0);
-    double fast = attr_float(v, IR_ATTR_BETA_FAST, 32.0),
-           slow = attr_float(v, IR_ATTR_BETA_SLOW, 1.0);
-    double ctx = (double)attr_int(v, IR_ATTR_ORIG_CTX, 4096);
-    double corr_lo = floor((double)n_rot * log(ctx / (fast * 2.0 * INTERP_PI)) / (2.0 * log(base)));
-    double corr_hi = ceil((double)n_rot * log(ctx / (slow * 2.0 * INTERP_PI)) / (2.0 * log(base)));
-    if (corr_lo < 0)
-      corr_lo = 0;
-    if (corr_hi > n_rot - 1)
-      corr_hi = (double)(n_rot - 1);
-    double y = ((double)i - corr_lo) / fmax(0.001, corr_hi - corr_lo);
-    double ramp = 1.0 - fmin(1.0, fmax(0.0, y));
-    double interp = freq * fs;
-    double mix = ramp * ext;
-    freq = interp * (1.0 - mix) + freq * mix;
-    *mscale = attn * (ext != 0.0 ? 1.0 + 0.1 * log(1.0 / fs) : 1.0);
+  double factor = fs > 0 && fs != 1.0 ? 1.0 / fs : 8.0;
+  double low = attr_float(v, IR_ATTR_LOW_FREQ_FACTOR, 1.0);
+  double high = attr_float(v, IR_ATTR_HIGH_FREQ_FACTOR, 4.0);
+  double ctx = (double)attr_int(v, IR_ATTR_ORIG_CTX, 8192);
+  double wavelen = 2.0 * INTERP_PI / freq, low_wl = ctx / low, high_wl = ctx / high;
+  if (wavelen > low_wl)
+    return factor;
+  if (wavelen < high_wl)
+    return 1.0;
+  double smooth = (ctx / wavelen - low) / (high - low);
+  return freq / ((1.0 - smooth) * freq / factor + smooth * freq);
+}
+
+/* YaRN's correction range: the pairs between which it ramps from extrapolation to interpolation. */
+static void rope_yarn_range(const ir_value *v, int64_t n_rot, float base, float range[2]) {
+  float fast = (float)attr_float(v, IR_ATTR_BETA_FAST, 32.0);
+  float slow = (float)attr_float(v, IR_ATTR_BETA_SLOW, 1.0);
+  float ctx = (float)attr_int(v, IR_ATTR_ORIG_CTX, 4096), pi = (float)INTERP_PI;
+  float lo = floorf((float)n_rot * logf(ctx / (fast * 2.0f * pi)) / (2.0f * logf(base)));
+  float hi = ceilf((float)n_rot * logf(ctx / (slow * 2.0f * pi)) / (2.0f * logf(base)));
+  range[0] = fmaxf(0.0f, lo);
+  range[1] = fminf((float)(n_rot - 1), hi);
+}
+
+/* cos and sin (times the magnitude scale) of every rotary pair at position pos, in ggml's f32
+ * arithmetic (ggml_rope_cache_init): the angle starts at pos and is multiplied by
+ * powf(base, -2/n_rot) from pair to pair, divided by the pair's frequency factor, scaled (linear,
+ * YaRN), and its cosf/sinf taken. The order of those roundings is what makes the result
+ * llama.cpp's. */
+static void rope_angles(const ir_value *v, int64_t pos, int64_t n_rot, const float *factors,
+                        float *cs) {
+  float base = (float)attr_float(v, IR_ATTR_FREQ_BASE, 10000.0);
+  float theta_scale = powf(base, -2.0f / (float)n_rot);
+  int64_t scaling = attr_int(v, IR_ATTR_SCALING, 0);
+  bool yarn = scaling == 2;
+  float freq_scale = scaling == 1 || yarn ? (float)attr_float(v, IR_ATTR_FREQ_SCALE, 1.0) : 1.0f;
+  float ext = yarn ? (float)attr_float(v, IR_ATTR_EXT_FACTOR, 0.0) : 0.0f;
+  float mscale = yarn ? (float)attr_float(v, IR_ATTR_ATTN_FACTOR, 1.0) : 1.0f;
+  float range[2] = {0.0f, 0.0f};
+  if (ext != 0.0f) {
+    rope_yarn_range(v, n_rot, base, range);
+    mscale *= 1.0f + 0.1f * logf(1.0f / freq_scale);
   }
-  return freq;
+  float theta = (float)pos;
+  for (int64_t i = 0; i < n_rot / 2; i++) {
+    float ff = factors ? factors[i] : scaling == 3 ? (float)rope_llama3_factor(v, i, n_rot) : 1.0f;
+    float extrap = theta / ff, angle = freq_scale * extrap;
+    if (ext != 0.0f) {
+      float y = ((float)i - range[0]) / fmaxf(0.001f, range[1] - range[0]);
+      float mix = (1.0f - fminf(1.0f, fmaxf(0.0f, y))) * ext;
+      angle = angle * (1.0f - mix) + extrap * mix;
+    }
+    cs[2 * i] = cosf(angle) * mscale;
+    cs[2 * i + 1] = sinf(angle) * mscale;
+    theta *= theta_scale;
+  }
 }
 
 static chord_status op_rope(interp_session *s, const ir_value *v, interp_buffer *y,
@@ -546,22 +661,24 @@ static chord_status op_rope(interp_session *s, const ir_value *v, interp_buffer 
   int64_t t_count = y->dims[0], heads = y->dims[1], d = y->dims[2];
   int64_t n_rot = attr_int(v, IR_ATTR_N_ROT, d);
   bool neox = attr_int(v, IR_ATTR_MODE, 0) == 1;
+  float *cs = rt_malloc((size_t)(n_rot > 0 ? n_rot : 1) * sizeof(float));
+  if (!cs)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in rope");
   memcpy(y->f, x->f, (size_t)y->count * sizeof(float));
-  for (int64_t i = 0; i < n_rot / 2; i++) {
-    double mscale;
-    double freq = rope_theta_scale(v, i, n_rot, factors ? factors->f[i] : 1.0, &mscale);
-    int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + n_rot / 2 : 2 * i + 1;
-    for (int64_t t = 0; t < t_count; t++) {
-      double angle = (double)pos->i[t] * freq;
-      float c = (float)(cos(angle) * mscale), sn = (float)(sin(angle) * mscale);
-      for (int64_t h = 0; h < heads; h++) {
-        float *row = y->f + (t * heads + h) * d;
-        float x0 = row[i0], x1 = row[i1];
-        row[i0] = x0 * c - x1 * sn;
-        row[i1] = x0 * sn + x1 * c;
+  for (int64_t t = 0; t < t_count; t++) {
+    rope_angles(v, pos->i[t], n_rot, factors ? factors->f : NULL, cs);
+    for (int64_t h = 0; h < heads; h++) {
+      float *row = y->f + (t * heads + h) * d;
+      for (int64_t i = 0; i < n_rot / 2; i++) {
+        int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + n_rot / 2 : 2 * i + 1;
+        float x0 = row[i0], x1 = row[i1], c = cs[2 * i], sn = cs[2 * i + 1];
+        /* ggml's compiled rotation fuses the first product of each line */
+        row[i0] = fmaf(x0, c, -(x1 * sn));
+        row[i1] = fmaf(x0, sn, x1 * c);
       }
     }
   }
+  rt_free(cs);
   return CHORD_OK;
 }
 
@@ -637,21 +754,27 @@ static chord_status op_flash_attention(interp_session *s, const ir_value *v, int
  * AVX): q = round-half-even(x * 127/amax), d = f16(amax/127). Its reference quantizer, which
  * chord's weight encoder follows, divides by d and rounds ties away from zero instead; measured
  * on the default model, the CPU rounding brings the first projection from 4e-4 to 1e-7 of
- * llama.cpp's (relative). */
-static void round_q8_activations(const float *x, float *y, int64_t n) {
-  for (int64_t b = 0; b < n; b += 32) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; j++)
-      amax = fmaxf(amax, fabsf(x[b + j]));
-    float id = amax != 0.0f ? 127.0f / amax : 0.0f;
-    float d = quant_f16_to_f32(quant_f32_to_f16(amax / 127.0f));
-    for (int j = 0; j < 32; j++)
-      y[b + j] = nearbyintf(x[b + j] * id) * d;
+ * llama.cpp's (relative). Writes the values to y and, for q8_0, the block (d, 32 levels) to
+ * block when it is not NULL. */
+static void round_q8_activations(const float *x, float *y, uint8_t *block) {
+  float amax = 0.0f;
+  for (int j = 0; j < 32; j++)
+    amax = fmaxf(amax, fabsf(x[j]));
+  float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  uint16_t h = quant_f32_to_f16(amax / 127.0f);
+  float d = quant_f16_to_f32(h);
+  if (block)
+    memcpy(block, &h, sizeof h);
+  for (int j = 0; j < 32; j++) {
+    float q = nearbyintf(x[j] * id);
+    y[j] = q * d;
+    if (block)
+      block[2 + j] = (uint8_t)(int8_t)q;
   }
 }
 
 /* quantize: the buffer keeps f32, holding the values the encoding represents (what dequantize
- * of it gives), so dequantize of a non-weight stays a copy. */
+ * of it gives), and the encoding itself (interp_buffer.encoded) for the integer matmuls. */
 static chord_status op_quantize(interp_session *s, const ir_value *v, interp_buffer *y,
                                 chord_error *error) {
   interp_buffer *x = operand_buffer(s, v, 0);
@@ -659,26 +782,58 @@ static chord_status op_quantize(interp_session *s, const ir_value *v, interp_buf
   if (st != CHORD_OK)
     return st;
   ir_dtype dtype = v->type.dtype;
-  int64_t k = y->dims[y->rank - 1];
-  if (dtype == IR_DTYPE_Q8_0 || dtype == IR_DTYPE_Q8_1) {
-    for (int64_t row = 0; row < y->count / k; row++)
-      round_q8_activations(x->f + row * k, y->f + row * k, k);
-    return CHORD_OK;
-  }
+  const ir_dtype_info *info = ir_dtype_get(dtype);
+  int64_t k = y->dims[y->rank - 1], rows = k ? y->count / k : 0;
   quant_quantize_fn encode = quant_quantizer(dtype);
   quant_dequantize_fn decode = quant_dequantizer(dtype);
-  const ir_dtype_info *info = ir_dtype_get(dtype);
-  if (!encode || !decode || k % info->block_elems != 0)
+  bool x86_q8 = dtype == IR_DTYPE_Q8_0 || dtype == IR_DTYPE_Q8_1;
+  if ((!x86_q8 && (!encode || !decode)) || k % info->block_elems != 0)
     return rt_error(error, CHORD_ERROR_UNSUPPORTED, "%%%" PRIu32 " (quantize): no %s encoder",
                     v->index, ir_dtype_name(v->type.dtype));
-  uint8_t *blocks = rt_malloc((size_t)(k / info->block_elems) * info->block_bytes);
+  size_t row_size = (size_t)(k / info->block_elems) * info->block_bytes;
+  /* q8_1 (for q4_1/q5_1 weights) has no integer matmul here: values only */
+  bool keep = dtype != IR_DTYPE_Q8_1;
+  uint8_t *blocks = rt_malloc(row_size * (size_t)(rows ? rows : 1));
   if (!blocks)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
-  for (int64_t row = 0; row < y->count / k; row++) {
-    encode(x->f + row * k, blocks, k);
-    decode(blocks, y->f + row * k, k);
+  for (int64_t row = 0; row < rows; row++) {
+    const float *xr = x->f + row * k;
+    float *yr = y->f + row * k;
+    uint8_t *br = blocks + (size_t)row * row_size;
+    if (x86_q8) {
+      for (int64_t b = 0; b < k; b += 32)
+        round_q8_activations(xr + b, yr + b, keep ? br + (b / 32) * info->block_bytes : NULL);
+    } else {
+      encode(xr, br, k);
+      decode(br, yr, k);
+    }
   }
-  rt_free(blocks);
+  if (keep) {
+    y->encoded = blocks;
+    y->encoded_type = dtype;
+  } else {
+    rt_free(blocks);
+  }
+  return CHORD_OK;
+}
+
+/* dequantize of a non-weight (of a quantize result): the values, and the encoding passed on. */
+static chord_status op_dequantize(interp_session *s, const ir_value *v, interp_buffer *y,
+                                  chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  memcpy(y->f, x->f, (size_t)y->count * sizeof(float));
+  if (!x->encoded)
+    return CHORD_OK;
+  const ir_dtype_info *info = ir_dtype_get(x->encoded_type);
+  size_t bytes = (size_t)(x->count / info->block_elems) * info->block_bytes;
+  y->encoded = rt_malloc(bytes ? bytes : 1);
+  if (!y->encoded)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
+  memcpy(y->encoded, x->encoded, bytes);
+  y->encoded_type = x->encoded_type;
   return CHORD_OK;
 }
 
@@ -804,7 +959,7 @@ typedef chord_status (*interp_op_fn)(interp_session *s, const ir_value *v, inter
  * one at the end by the assertion below. */
 static const interp_op_fn op_functions[] = {
     [IR_OP_GET_ROWS] = op_get_rows,
-    [IR_OP_DEQUANTIZE] = op_copy, /* of a non-weight; weights are aliased in run_value */
+    [IR_OP_DEQUANTIZE] = op_dequantize, /* of a non-weight; weights are aliased in run_value */
     [IR_OP_MATMUL] = op_matmul,
     [IR_OP_ADD] = op_binary,
     [IR_OP_MUL] = op_binary,
