@@ -68,8 +68,15 @@ chord_status lower_gemma3(lower_ctx *c) {
     k = lower_rms_norm(c, k, eps, lower_weight(c, "blk.%u.attn_k_norm.weight", il));
     q = lower_apply_rope(c, q, c->pos, &rope);
     k = lower_apply_rope(c, k, c->pos, &rope);
-    ir_value *a = lower_attention(c, il, q, k, v, attn_scale, global ? 0 : window);
+    /* llama.cpp scales q itself (not the scores) before it is rounded to f16 for q.k: tiny
+     * elements of q / 16 are f16 subnormals, so the order shows in the last bits */
+    q = lower_scale(c, q, attn_scale);
+    ir_value *a = lower_attention(c, il, q, k, v, 1.0, global ? 0 : window);
     a = lower_linear(c, a, lower_weight(c, "blk.%u.attn_output.weight", il));
+    if (il + 1 == n_layer) { /* only the rows whose logits are wanted, where llama.cpp cuts */
+      a = lower_output_rows(c, a);
+      x = lower_output_rows(c, x);
+    }
     a = lower_rms_norm(c, a, eps, lower_weight(c, "blk.%u.post_attention_norm.weight", il));
     x = lower_op(c, IR_OP_ADD, x, a);
     h = lower_rms_norm(c, x, eps, lower_weight(c, "blk.%u.ffn_norm.weight", il));
@@ -83,7 +90,6 @@ chord_status lower_gemma3(lower_ctx *c) {
     m = lower_rms_norm(c, m, eps, lower_weight(c, "blk.%u.post_ffw_norm.weight", il));
     x = lower_op(c, IR_OP_ADD, x, m);
   }
-  x = lower_output_rows(c, x); /* only the rows whose logits are wanted (lower_options) */
   x = lower_rms_norm(c, x, eps, lower_weight(c, "output_norm.weight"));
   ir_value *out = lower_weight_opt(c, "output.weight");
   x = lower_linear(c, x, out ? out : embd); /* tied embeddings when there is no output.weight */

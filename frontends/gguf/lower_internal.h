@@ -29,8 +29,10 @@ ir_value *lower_weight(lower_ctx *c, const char *format, ...) __attribute__((for
 ir_value *lower_weight_opt(lower_ctx *c, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The rows of the last layer's output that go on to the head: all of them, or with
- * last_logits_only the one %out_rows names. Architectures call it before the final norm. */
+/* The rows that go on to the head: all of them, or with last_logits_only the one %out_rows
+ * names. Architectures call it where llama.cpp cuts the rows (inp_out_ids): in the last layer,
+ * on the attention output and the residual, after the output projection. Besides saving the
+ * work, that gives the last layer's matmuls llama.cpp's row count, which picks its kernels. */
 ir_value *lower_output_rows(lower_ctx *c, ir_value *x);
 
 /* x through dtype and back (quantize, dequantize): where llama.cpp rounds an activation. */

@@ -79,6 +79,10 @@ chord_status lower_llama(lower_ctx *c) {
     k = rope_factors(c, k, &rope, factors);
     ir_value *a = lower_attention(c, il, q, k, v, 1.0 / sqrt((double)head_k), window);
     a = lower_linear(c, a, lower_weight(c, "blk.%u.attn_output.weight", il));
+    if (il + 1 == n_layer) { /* only the rows whose logits are wanted, where llama.cpp cuts */
+      a = lower_output_rows(c, a);
+      x = lower_output_rows(c, x);
+    }
     x = lower_op(c, IR_OP_ADD, x, a);
     h = lower_rms_norm(c, x, eps, lower_weight(c, "blk.%u.ffn_norm.weight", il));
     ir_value *gate = lower_linear(c, h, lower_weight(c, "blk.%u.ffn_gate.weight", il));
@@ -87,7 +91,6 @@ chord_status lower_llama(lower_ctx *c) {
     m = lower_linear(c, m, lower_weight(c, "blk.%u.ffn_down.weight", il));
     x = lower_op(c, IR_OP_ADD, x, m);
   }
-  x = lower_output_rows(c, x); /* only the rows whose logits are wanted (lower_options) */
   x = lower_rms_norm(c, x, eps, lower_weight(c, "output_norm.weight"));
   ir_value *out = lower_weight_opt(c, "output.weight");
   x = lower_linear(c, x, out ? out : embd); /* tied embeddings when there is no output.weight */
