@@ -35,14 +35,12 @@ DEFAULT_OUTPUT = os.path.join(ROOT, "tests", "interp", "data", "gemma3-logits.js
 DEFAULT_SYNTH_OUTPUT = os.path.join(ROOT, "tests", "interp", "data", "synth-logits.json")
 TOP_K = 20
 
-# Keep in step with CASES and TOKENS in tests/interp/test_synth_logits.py (the test checks).
-SYNTH_TOKENS = [1, 15043, 3186, 29892, 920, 526, 366, 29973]
-SYNTH_CASES = {
-    "llama": ("n_embd=128,n_layer=2,n_head=4,n_head_kv=2,n_ff=256", "ggml-vocab-llama-spm.gguf"),
-    "qwen2": ("n_embd=128,n_layer=2,n_head=4,n_head_kv=2,n_ff=256", "ggml-vocab-gpt-2.gguf"),
-    "gemma3": ("n_embd=128,n_layer=6,n_head=4,n_head_kv=1,head_dim=64,n_ff=256,sliding_window=4",
-               "ggml-vocab-llama-spm.gguf"),
-}
+# The synthetic models and tokens are the test's own (tests/interp/test_synth_logits.py).
+sys.path.insert(0, os.path.join(ROOT, "tests", "interp"))
+import test_synth_logits  # noqa: E402
+
+SYNTH_TOKENS = test_synth_logits.TOKENS
+SYNTH_CASES = {name: case[:4] for name, case in test_synth_logits.CASES.items()}
 SYNTH_TOP_K = 50
 SYNTH_STRIDE = 64
 
@@ -108,11 +106,11 @@ def synth_reference(output):
     data = os.environ.get("CHORD_TEST_DATA", os.path.join(ROOT, "..", "shared", "testdata"))
     cases = []
     with tempfile.TemporaryDirectory() as tmp:
-        for arch, (dims, vocab) in SYNTH_CASES.items():
-            path = os.path.join(tmp, arch + ".gguf")
+        for name, (arch, dims, vocab, file_type) in SYNTH_CASES.items():
+            path = os.path.join(tmp, name + ".gguf")
             result = subprocess.run([chord, "synth", "--arch", arch, "--dims", dims, "--type",
-                                     "F32", "--vocab", os.path.join(data, "vocab", vocab), "-q",
-                                     "-o", path], capture_output=True, text=True)
+                                     file_type, "--vocab", os.path.join(data, "vocab", vocab),
+                                     "-q", "-o", path], capture_output=True, text=True)
             if result.returncode != 0:
                 fail(f"chord synth --arch {arch}: {result.stderr[-2000:]}")
             with open(path, "rb") as f:
@@ -124,12 +122,13 @@ def synth_reference(output):
             logits = last_logits(model, path)
             del model
             top = np.argsort(-logits, kind="stable")[:SYNTH_TOP_K]
-            cases.append({"arch": arch, "dims": dims, "type": "F32", "vocab": vocab,
+            cases.append({"name": name, "arch": arch, "dims": dims, "type": file_type,
+                          "vocab": vocab,
                           "tokens": SYNTH_TOKENS, "sha256": sha256, "n_vocab": len(logits),
                           "argmax": int(np.argmax(logits)),
                           "top": [[int(i), round(float(logits[i]), 6)] for i in top],
                           "sample": [round(float(x), 6) for x in logits[::SYNTH_STRIDE]]})
-            print(f"{arch}: {sha256} argmax {cases[-1]['argmax']}", file=sys.stderr)
+            print(f"{name}: {sha256} argmax {cases[-1]['argmax']}", file=sys.stderr)
     with open(output, "w") as f:
         f.write('{"engine": %s, "top_k": %d, "sample_stride": %d, "cases": [\n' % (
             json.dumps("llama-cpp-python " + llama_cpp.__version__), SYNTH_TOP_K, SYNTH_STRIDE))

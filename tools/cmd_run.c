@@ -291,7 +291,7 @@ int cmd_run(int argc, char **argv) {
   co.opt_level = 2;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   co.n_threads = cpus > 0 ? (int)cpus : 1;
-  long long v;
+  long long v = 0;
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "m:p:f:en:r:s:c:b:t:O:h", options, NULL)) != -1) {

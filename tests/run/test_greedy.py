@@ -26,15 +26,12 @@ MODEL = os.environ.get("CHORD_MODEL",
 SLOW = os.environ.get("CHORD_SLOW_TESTS", "1") != "0"
 TEST_DATA = os.environ.get("CHORD_TEST_DATA", os.path.join(HERE, "..", "..", "..", "shared",
                                                            "testdata"))
-# Per reference file: (prompts that must match in full, near-tie bound).
-# gemma3: the interpreter differs from llama.cpp by up to ~1 logit on the default model (its
-# residual stream amplifies float-order differences, docs/lowering.md), so a divergence where
-# llama.cpp's top two are closer than 1.0 is a near-tie; 7 of 16 match in full at this commit
-# (every divergence measured at a margin <= 0.29). The CPU-target issue asks for 12.
-# synth llama/qwen2: the graph agrees with llama.cpp to ~1e-6 there, so only margins below 1e-3
-# may part; random weights make such margins common (llama.cpp's own median margin is 0.03).
-EXPECT = {"gemma3-greedy.json": (7, 1.0), "synth-llama-greedy.json": (None, 2e-2),
-          "synth-qwen2-greedy.json": (None, 2e-2)}
+# Per reference file: (prompts that must match in full, near-tie bound). The interpreter follows
+# llama.cpp's x86 CPU arithmetic (docs/interp.md) and its logits are llama.cpp's bit for bit, so
+# every prompt of every model matches in full: measured 16/16 on each. The near-tie bound only
+# leaves room for another libm's last bits (a divergence must be at a margin below it).
+EXPECT = {"gemma3-greedy.json": (16, 1e-3), "synth-llama-greedy.json": (16, 1e-3),
+          "synth-qwen2-greedy.json": (16, 1e-3)}
 
 
 def chord_run(model, prompt, n, extra=()):
