@@ -1,0 +1,472 @@
+/* Quantized dot products as LLVM IR (codegen/llvm/emit_qdot.h). Per 32-element block: the
+ * weight's 32 levels as <32 x i32>, times the activation's, summed four by four into eight lanes,
+ * converted to f32 and added to an <8 x float> accumulator by llvm.fma with d_w * d_a; at the end
+ * lanes l and l+4 are added, then 0+2 and 1+3, then the two (ggml's hsum_float_8). Integer sums
+ * are exact in any order, so only the float steps are pinned down, and they are written out. */
+#include "codegen/llvm/emit_qdot.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct emitter {
+  LLVMContextRef ctx;
+  LLVMModuleRef module;
+  LLVMBuilderRef b;
+  LLVMTypeRef i8, i16, i32, i64, f32, f16, ptr;
+} emitter;
+
+static LLVMTypeRef vec(LLVMTypeRef t, unsigned n) { return LLVMVectorType(t, n); }
+
+static LLVMValueRef i32c(emitter *e, int64_t v) { return LLVMConstInt(e->i32, (uint64_t)v, 1); }
+
+/* A constant vector of n i32 (shuffle masks, shift counts). */
+static LLVMValueRef i32_vector(emitter *e, const int *values, unsigned n) {
+  LLVMValueRef elems[64];
+  for (unsigned i = 0; i < n; i++)
+    elems[i] = i32c(e, values[i]);
+  return LLVMConstVector(elems, n);
+}
+
+static LLVMValueRef splat_i32(emitter *e, int v, unsigned n) {
+  int values[64];
+  for (unsigned i = 0; i < n; i++)
+    values[i] = v;
+  return i32_vector(e, values, n);
+}
+
+static LLVMValueRef byte_ptr(emitter *e, LLVMValueRef base, int64_t offset) {
+  LLVMValueRef index = LLVMConstInt(e->i64, (uint64_t)offset, 0);
+  return LLVMBuildGEP2(e->b, e->i8, base, &index, 1, "");
+}
+
+/* An unaligned load of type t at p. */
+static LLVMValueRef load(emitter *e, LLVMTypeRef t, LLVMValueRef p) {
+  LLVMValueRef v = LLVMBuildLoad2(e->b, t, p, "");
+  LLVMSetAlignment(v, 1);
+  return v;
+}
+
+/* The f16 at p as f32. */
+static LLVMValueRef load_f16(emitter *e, LLVMValueRef p) {
+  return LLVMBuildFPExt(e->b, load(e, e->f16, p), e->f32, "");
+}
+
+/* 16 bytes of nibbles at p as 32 levels: the low nibbles (elements 0..15), then the high ones. */
+static LLVMValueRef nibbles(emitter *e, LLVMValueRef p) {
+  LLVMValueRef bytes = LLVMBuildZExt(e->b, load(e, vec(e->i8, 16), p), vec(e->i32, 16), "");
+  LLVMValueRef lo = LLVMBuildAnd(e->b, bytes, splat_i32(e, 15, 16), "");
+  LLVMValueRef hi = LLVMBuildLShr(e->b, bytes, splat_i32(e, 4, 16), "");
+  int order[32];
+  for (int i = 0; i < 32; i++)
+    order[i] = i;
+  return LLVMBuildShuffleVector(e->b, lo, hi, i32_vector(e, order, 32), "");
+}
+
+/* q4_0 (18 bytes: d, 16 bytes of nibbles): level = nibble - 8. */
+static LLVMValueRef levels_q4_0(emitter *e, LLVMValueRef blk) {
+  return LLVMBuildSub(e->b, nibbles(e, byte_ptr(e, blk, 2)), splat_i32(e, 8, 32), "");
+}
+
+/* q5_0 (22 bytes: d, 32 fifth bits as a little-endian u32, nibbles): bit j of the u32 is bit 4
+ * of element j; level = value - 16. */
+static LLVMValueRef levels_q5_0(emitter *e, LLVMValueRef blk) {
+  LLVMValueRef qh = load(e, e->i32, byte_ptr(e, blk, 2));
+  LLVMValueRef qhv =
+      LLVMBuildInsertElement(e->b, LLVMGetUndef(vec(e->i32, 32)), qh, i32c(e, 0), "");
+  qhv = LLVMBuildShuffleVector(e->b, qhv, LLVMGetUndef(vec(e->i32, 32)), splat_i32(e, 0, 32), "");
+  int shifts[32];
+  for (int i = 0; i < 32; i++)
+    shifts[i] = i;
+  LLVMValueRef bits = LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, qhv, i32_vector(e, shifts, 32), ""),
+                                   splat_i32(e, 1, 32), "");
+  LLVMValueRef high = LLVMBuildShl(e->b, bits, splat_i32(e, 4, 32), "");
+  LLVMValueRef v = LLVMBuildOr(e->b, nibbles(e, byte_ptr(e, blk, 6)), high, "");
+  return LLVMBuildSub(e->b, v, splat_i32(e, 16, 32), "");
+}
+
+/* q8_0 (34 bytes: d, 32 signed levels). */
+static LLVMValueRef levels_q8_0(emitter *e, LLVMValueRef blk) {
+  return LLVMBuildSExt(e->b, load(e, vec(e->i8, 32), byte_ptr(e, blk, 2)), vec(e->i32, 32), "");
+}
+
+/* ---- the kernels ----------------------------------------------------------------------------- */
+
+/* The function parameters every kernel shares: the weight blocks and the activation row as the
+ * interpreter decodes it (qdot_row: levels, f32 scales, sums of 16 and of 32 levels). */
+typedef struct operands {
+  LLVMValueRef w, a_q, a_d, a_s16, a_s32;
+} operands;
+
+/* What a kernel accumulates: eight f32 lanes and q4_K's four min lanes (per-row order), or one
+ * f32 sum (the tiled kernel's order). */
+typedef struct accumulators {
+  LLVMValueRef lanes, mins, sum;
+} accumulators;
+
+typedef struct qdot_kind {
+  ir_dtype type;
+  int block_elems, block_bytes;
+  bool mins;
+  /* block i (a 32-element block or a 256-element super-block) into the accumulators */
+  void (*block)(emitter *e, const struct qdot_kind *k, const operands *o, LLVMValueRef i,
+                bool tiled, accumulators *acc);
+} qdot_kind;
+
+static LLVMValueRef gep(emitter *e, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef index) {
+  return LLVMBuildGEP2(e->b, t, base, &index, 1, "");
+}
+
+static LLVMValueRef mul64(emitter *e, LLVMValueRef i, int64_t n) {
+  return LLVMBuildMul(e->b, i, LLVMConstInt(e->i64, (uint64_t)n, 0), "");
+}
+
+static LLVMValueRef add64(emitter *e, LLVMValueRef i, int64_t n) {
+  return LLVMBuildAdd(e->b, i, LLVMConstInt(e->i64, (uint64_t)n, 0), "");
+}
+
+static LLVMValueRef splat(emitter *e, LLVMValueRef x, LLVMTypeRef t, unsigned n) {
+  LLVMValueRef v = LLVMBuildInsertElement(e->b, LLVMGetUndef(vec(t, n)), x, i32c(e, 0), "");
+  return LLVMBuildShuffleVector(e->b, v, LLVMGetUndef(vec(t, n)), splat_i32(e, 0, n), "");
+}
+
+static LLVMValueRef intrinsic(emitter *e, const char *name, LLVMTypeRef overload,
+                              LLVMValueRef *args, unsigned n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->module, id, &overload, 1);
+  return LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, &overload, 1), fn, args, n, "");
+}
+
+static LLVMValueRef fma_of(emitter *e, LLVMValueRef a, LLVMValueRef x, LLVMValueRef c) {
+  LLVMValueRef args[3] = {a, x, c};
+  return intrinsic(e, "llvm.fma", LLVMTypeOf(c), args, 3);
+}
+
+/* The activation's 32 levels starting at element index (an i64). */
+static LLVMValueRef act_levels(emitter *e, const operands *o, LLVMValueRef index) {
+  return LLVMBuildSExt(e->b, load(e, vec(e->i8, 32), gep(e, e->i8, o->a_q, index)), vec(e->i32, 32),
+                       "");
+}
+
+/* The eight lanes of 32 products: lane l = the sum of products 4l .. 4l+3. */
+static LLVMValueRef lanes_of(emitter *e, LLVMValueRef products) {
+  LLVMValueRef sum = NULL;
+  for (int j = 0; j < 4; j++) {
+    int pick[8];
+    for (int l = 0; l < 8; l++)
+      pick[l] = 4 * l + j;
+    LLVMValueRef part = LLVMBuildShuffleVector(e->b, products, LLVMGetUndef(vec(e->i32, 32)),
+                                               i32_vector(e, pick, 8), "");
+    sum = sum ? LLVMBuildAdd(e->b, sum, part, "") : part;
+  }
+  return sum;
+}
+
+/* 32-element types against q8_0: fma(d_w * d_a, lanes, acc) per block. */
+static void block_32(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i, bool tiled,
+                     accumulators *acc) {
+  (void)tiled;
+  LLVMValueRef wblk = gep(e, e->i8, o->w, mul64(e, i, k->block_bytes));
+  LLVMValueRef levels = k->type == IR_DTYPE_Q4_0   ? levels_q4_0(e, wblk)
+                        : k->type == IR_DTYPE_Q5_0 ? levels_q5_0(e, wblk)
+                                                   : levels_q8_0(e, wblk);
+  LLVMValueRef lanes =
+      lanes_of(e, LLVMBuildMul(e->b, levels, act_levels(e, o, mul64(e, i, 32)), ""));
+  LLVMValueRef d_a = load(e, e->f32, gep(e, e->f32, o->a_d, i));
+  LLVMValueRef d = LLVMBuildFMul(e->b, load_f16(e, wblk), d_a, "");
+  acc->lanes = fma_of(e, splat(e, d, e->f32, 8), LLVMBuildSIToFP(e->b, lanes, vec(e->f32, 8), ""),
+                      acc->lanes);
+}
+
+/* A byte of the weight block as i32. */
+static LLVMValueRef byte_at(emitter *e, LLVMValueRef blk, int offset, bool sign) {
+  LLVMValueRef v = load(e, e->i8, byte_ptr(e, blk, offset));
+  return sign ? LLVMBuildSExt(e->b, v, e->i32, "") : LLVMBuildZExt(e->b, v, e->i32, "");
+}
+
+static LLVMValueRef and_c(emitter *e, LLVMValueRef x, int m) {
+  return LLVMBuildAnd(e->b, x, i32c(e, m), "");
+}
+static LLVMValueRef shr_c(emitter *e, LLVMValueRef x, int n) {
+  return LLVMBuildLShr(e->b, x, i32c(e, n), "");
+}
+static LLVMValueRef shl_c(emitter *e, LLVMValueRef x, int n) {
+  return LLVMBuildShl(e->b, x, i32c(e, n), "");
+}
+
+/* Eight i32 scalars as <8 x i32>. */
+static LLVMValueRef vector_of(emitter *e, LLVMValueRef *x) {
+  LLVMValueRef v = LLVMGetUndef(vec(e->i32, 8));
+  for (int l = 0; l < 8; l++)
+    v = LLVMBuildInsertElement(e->b, v, x[l], i32c(e, l), "");
+  return v;
+}
+
+/* sum of weights[s] * sums[i * per_block + s] for s in [first, first + count): the activation's
+ * i16 sums of 16 or 32 levels times the weight's integer scales or mins. */
+static LLVMValueRef weighted_sum(emitter *e, LLVMValueRef sums, int per_block, LLVMValueRef i,
+                                 int first, int count, const LLVMValueRef *weights) {
+  LLVMValueRef total = NULL;
+  for (int s = first; s < first + count; s++) {
+    LLVMValueRef at = add64(e, mul64(e, i, per_block), s);
+    LLVMValueRef sum = LLVMBuildSExt(e->b, load(e, e->i16, gep(e, e->i16, sums, at)), e->i32, "");
+    LLVMValueRef p = LLVMBuildMul(e->b, weights[s], sum, "");
+    total = total ? LLVMBuildAdd(e->b, total, p, "") : p;
+  }
+  return total;
+}
+
+/* The K-quant super-block's integer lanes (levels times sub-block scales, summed per lane over
+ * its eight chunks), then the float steps of the per-row or the tiled order. */
+static void finish_super_block(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
+                               LLVMValueRef lanes, LLVMValueRef d_w, LLVMValueRef dmin_w,
+                               const LLVMValueRef *mins, bool tiled, accumulators *acc) {
+  LLVMValueRef d_a = load(e, e->f32, gep(e, e->f32, o->a_d, i));
+  if (!tiled) {
+    LLVMValueRef d = LLVMBuildFMul(e->b, d_a, d_w, "");
+    acc->lanes = fma_of(e, splat(e, d, e->f32, 8), LLVMBuildSIToFP(e->b, lanes, vec(e->f32, 8), ""),
+                        acc->lanes);
+    if (k->mins) { /* lane m: sub-blocks 2m and 2m+1, min times the activation's sum of 32 */
+      LLVMValueRef prod = LLVMGetUndef(vec(e->i32, 4));
+      for (int m = 0; m < 4; m++) {
+        LLVMValueRef p = weighted_sum(e, o->a_s32, 8, i, 2 * m, 2, mins);
+        prod = LLVMBuildInsertElement(e->b, prod, p, i32c(e, m), "");
+      }
+      LLVMValueRef dmin = LLVMBuildFNeg(e->b, LLVMBuildFMul(e->b, d_a, dmin_w, ""), "");
+      acc->mins = fma_of(e, splat(e, dmin, e->f32, 4),
+                         LLVMBuildSIToFP(e->b, prod, vec(e->f32, 4), ""), acc->mins);
+    }
+    return;
+  }
+  /* tiled: res = d_w * s1 (- dmin_w * s2 fused), acc = fma(d_a, res, acc) */
+  LLVMValueRef s1 = intrinsic(e, "llvm.vector.reduce.add", vec(e->i32, 8), &lanes, 1);
+  LLVMValueRef res = LLVMBuildFMul(e->b, d_w, LLVMBuildSIToFP(e->b, s1, e->f32, ""), "");
+  if (k->mins) {
+    LLVMValueRef s2 = weighted_sum(e, o->a_s32, 8, i, 0, 8, mins);
+    res = fma_of(e, LLVMBuildFNeg(e->b, dmin_w, ""), LLVMBuildSIToFP(e->b, s2, e->f32, ""), res);
+  }
+  acc->sum = fma_of(e, d_a, res, acc->sum);
+}
+
+/* q4_K (144 bytes: d, dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles). */
+static void block_q4_k(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
+                       bool tiled, accumulators *acc) {
+  LLVMValueRef wblk = gep(e, e->i8, o->w, mul64(e, i, k->block_bytes));
+  LLVMValueRef b[12], scale[8], min[8];
+  for (int j = 0; j < 12; j++)
+    b[j] = byte_at(e, wblk, 4 + j, false);
+  for (int j = 0; j < 8; j++) {
+    if (j < 4) {
+      scale[j] = and_c(e, b[j], 63);
+      min[j] = and_c(e, b[j + 4], 63);
+    } else {
+      scale[j] = LLVMBuildOr(e->b, and_c(e, b[j + 4], 15), shl_c(e, shr_c(e, b[j - 4], 6), 4), "");
+      min[j] = LLVMBuildOr(e->b, shr_c(e, b[j + 4], 4), shl_c(e, shr_c(e, b[j], 6), 4), "");
+    }
+  }
+  LLVMValueRef lanes = NULL;
+  for (int c = 0; c < 8; c++) { /* chunk c: low (c even) or high nibbles of 32 bytes */
+    LLVMValueRef bytes = LLVMBuildZExt(
+        e->b, load(e, vec(e->i8, 32), byte_ptr(e, wblk, 16 + 32 * (c / 2))), vec(e->i32, 32), "");
+    LLVMValueRef levels = c % 2 ? LLVMBuildLShr(e->b, bytes, splat_i32(e, 4, 32), "")
+                                : LLVMBuildAnd(e->b, bytes, splat_i32(e, 15, 32), "");
+    LLVMValueRef a = act_levels(e, o, add64(e, mul64(e, i, 256), 32 * c));
+    LLVMValueRef part = LLVMBuildMul(e->b, lanes_of(e, LLVMBuildMul(e->b, levels, a, "")),
+                                     splat(e, scale[c], e->i32, 8), "");
+    lanes = lanes ? LLVMBuildAdd(e->b, lanes, part, "") : part;
+  }
+  finish_super_block(e, k, o, i, lanes, load_f16(e, wblk), load_f16(e, byte_ptr(e, wblk, 2)), min,
+                     tiled, acc);
+}
+
+/* q6_K (210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 signed scales, d). Levels
+ * unsigned; the -32 comes off each lane through the activation's sums of 16, as ggml's kernel
+ * takes it. */
+static void block_q6_k(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
+                       bool tiled, accumulators *acc) {
+  LLVMValueRef wblk = gep(e, e->i8, o->w, mul64(e, i, k->block_bytes));
+  LLVMValueRef sc[16];
+  for (int s = 0; s < 16; s++)
+    sc[s] = byte_at(e, wblk, 192 + s, true);
+  LLVMValueRef lanes = NULL;
+  for (int c = 0; c < 8; c++) {
+    int half = c / 4, t = c % 4;
+    LLVMValueRef low =
+        LLVMBuildZExt(e->b, load(e, vec(e->i8, 32), byte_ptr(e, wblk, 64 * half + (t & 1) * 32)),
+                      vec(e->i32, 32), "");
+    low = t < 2 ? LLVMBuildAnd(e->b, low, splat_i32(e, 15, 32), "")
+                : LLVMBuildLShr(e->b, low, splat_i32(e, 4, 32), "");
+    LLVMValueRef high = LLVMBuildZExt(
+        e->b, load(e, vec(e->i8, 32), byte_ptr(e, wblk, 128 + 32 * half)), vec(e->i32, 32), "");
+    high = LLVMBuildShl(e->b,
+                        LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, high, splat_i32(e, 2 * t, 32), ""),
+                                     splat_i32(e, 3, 32), ""),
+                        splat_i32(e, 4, 32), "");
+    LLVMValueRef levels = LLVMBuildOr(e->b, low, high, "");
+    LLVMValueRef a = act_levels(e, o, add64(e, mul64(e, i, 256), 32 * c));
+    LLVMValueRef scales[8];
+    for (int l = 0; l < 8; l++)
+      scales[l] = sc[2 * c + l / 4];
+    LLVMValueRef part = LLVMBuildMul(e->b, lanes_of(e, LLVMBuildMul(e->b, levels, a, "")),
+                                     vector_of(e, scales), "");
+    lanes = lanes ? LLVMBuildAdd(e->b, lanes, part, "") : part;
+  }
+  LLVMValueRef bias[8];
+  for (int l = 0; l < 8; l++) {
+    LLVMValueRef t = weighted_sum(e, o->a_s16, 16, i, 2 * l, 2, sc);
+    bias[l] = shl_c(e, t, 5); /* times 32 */
+  }
+  lanes = LLVMBuildSub(e->b, lanes, vector_of(e, bias), "");
+  finish_super_block(e, k, o, i, lanes, load_f16(e, byte_ptr(e, wblk, 208)), NULL, NULL, tiled,
+                     acc);
+}
+
+static const qdot_kind KINDS[] = {
+    {IR_DTYPE_Q4_0, 32, 18, false, block_32},     {IR_DTYPE_Q5_0, 32, 22, false, block_32},
+    {IR_DTYPE_Q8_0, 32, 34, false, block_32},     {IR_DTYPE_Q4_K, 256, 144, true, block_q4_k},
+    {IR_DTYPE_Q6_K, 256, 210, false, block_q6_k},
+};
+
+static const qdot_kind *kind_get(ir_dtype type) {
+  for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
+    if (KINDS[i].type == type)
+      return &KINDS[i];
+  return NULL;
+}
+
+bool emit_qdot_supports(ir_dtype weight) { return kind_get(weight) != NULL; }
+
+bool emit_qdot_has_tiled(ir_dtype weight) {
+  const qdot_kind *k = kind_get(weight);
+  return k && k->block_elems == 256;
+}
+
+void emit_qdot_name(ir_dtype weight, const char *what, char *buf, size_t size) {
+  snprintf(buf, size, "chord_%s_%s", what, ir_dtype_name(weight));
+}
+
+/* hsum_float_8: (l + l+4) for l < 4, then (0 + 2) + (1 + 3); hsum of 4 likewise. */
+static LLVMValueRef hsum(emitter *e, LLVMValueRef acc, unsigned n) {
+  LLVMValueRef x = acc;
+  for (unsigned width = n; width > 1; width /= 2) {
+    int lo[4], hi[4];
+    for (unsigned l = 0; l < width / 2; l++) {
+      lo[l] = (int)l;
+      hi[l] = (int)(l + width / 2);
+    }
+    LLVMValueRef undef = LLVMGetUndef(LLVMTypeOf(x));
+    if (width == 2) {
+      return LLVMBuildFAdd(e->b, LLVMBuildExtractElement(e->b, x, i32c(e, 0), ""),
+                           LLVMBuildExtractElement(e->b, x, i32c(e, 1), ""), "");
+    }
+    x = LLVMBuildFAdd(e->b,
+                      LLVMBuildShuffleVector(e->b, x, undef, i32_vector(e, hi, width / 2), ""),
+                      LLVMBuildShuffleVector(e->b, x, undef, i32_vector(e, lo, width / 2), ""), "");
+  }
+  return LLVMBuildExtractElement(e->b, x, i32c(e, 0), "");
+}
+
+/* float chord_qdot_T(w, a_q, a_d, a_s16, a_s32, k): one weight row against one activation row. */
+static LLVMValueRef emit_dot(emitter *e, const qdot_kind *k, bool tiled, const char *name) {
+  LLVMTypeRef params[6] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->i64};
+  LLVMValueRef fn = LLVMAddFunction(e->module, name, LLVMFunctionType(e->f32, params, 6, 0));
+  operands o = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3),
+                LLVMGetParam(fn, 4)};
+  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+  LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(e->ctx, fn, "block");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, fn, "done");
+  LLVMPositionBuilderAtEnd(e->b, entry);
+  LLVMValueRef n_blocks = LLVMBuildSDiv(e->b, LLVMGetParam(fn, 5),
+                                        LLVMConstInt(e->i64, (uint64_t)k->block_elems, 0), "");
+  LLVMValueRef zero64 = LLVMConstInt(e->i64, 0, 0);
+  accumulators zero = {LLVMConstNull(vec(e->f32, 8)), LLVMConstNull(vec(e->f32, 4)),
+                       LLVMConstNull(e->f32)};
+  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, n_blocks, zero64, ""), loop, done);
+
+  LLVMPositionBuilderAtEnd(e->b, loop);
+  LLVMValueRef i = LLVMBuildPhi(e->b, e->i64, "i");
+  accumulators phi = {LLVMBuildPhi(e->b, vec(e->f32, 8), "lanes"),
+                      LLVMBuildPhi(e->b, vec(e->f32, 4), "mins"),
+                      LLVMBuildPhi(e->b, e->f32, "sum")};
+  accumulators next = phi;
+  k->block(e, k, &o, i, tiled, &next);
+  LLVMValueRef next_i = add64(e, i, 1);
+  LLVMBasicBlockRef loop_end = LLVMGetInsertBlock(e->b);
+  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next_i, n_blocks, ""), loop, done);
+  LLVMAddIncoming(i, (LLVMValueRef[]){zero64, next_i}, (LLVMBasicBlockRef[]){entry, loop_end}, 2);
+  LLVMValueRef *slots[3] = {&phi.lanes, &phi.mins, &phi.sum};
+  LLVMValueRef zeros[3] = {zero.lanes, zero.mins, zero.sum},
+               nexts[3] = {next.lanes, next.mins, next.sum};
+  LLVMPositionBuilderAtEnd(e->b, done);
+  LLVMValueRef finals[3];
+  for (int s = 0; s < 3; s++) {
+    LLVMAddIncoming(*slots[s], (LLVMValueRef[]){zeros[s], nexts[s]},
+                    (LLVMBasicBlockRef[]){entry, loop_end}, 2);
+    finals[s] = LLVMBuildPhi(e->b, LLVMTypeOf(zeros[s]), "");
+    LLVMAddIncoming(finals[s], (LLVMValueRef[]){zeros[s], nexts[s]},
+                    (LLVMBasicBlockRef[]){entry, loop_end}, 2);
+  }
+  LLVMValueRef result;
+  if (tiled) {
+    result = finals[2];
+  } else {
+    result = hsum(e, finals[0], 8);
+    if (k->mins)
+      result = LLVMBuildFAdd(e->b, result, hsum(e, finals[1], 4), "");
+  }
+  LLVMBuildRet(e->b, result);
+  return fn;
+}
+
+/* void chord_gemv_T(w, row_bytes, rows, a_q, a_d, a_s16, a_s32, k, y): y[r] for every weight row.
+ */
+static void emit_gemv(emitter *e, LLVMValueRef dot, const char *name) {
+  LLVMTypeRef params[9] = {e->ptr, e->i64, e->i64, e->ptr, e->ptr, e->ptr, e->ptr, e->i64, e->ptr};
+  LLVMValueRef fn = LLVMAddFunction(e->module, name,
+                                    LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 9, 0));
+  LLVMValueRef w = LLVMGetParam(fn, 0), row_bytes = LLVMGetParam(fn, 1), rows = LLVMGetParam(fn, 2);
+  LLVMValueRef y = LLVMGetParam(fn, 8);
+  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+  LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(e->ctx, fn, "row");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, fn, "done");
+  LLVMValueRef zero64 = LLVMConstInt(e->i64, 0, 0);
+  LLVMPositionBuilderAtEnd(e->b, entry);
+  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, rows, zero64, ""), loop, done);
+  LLVMPositionBuilderAtEnd(e->b, loop);
+  LLVMValueRef r = LLVMBuildPhi(e->b, e->i64, "r");
+  LLVMValueRef args[6] = {gep(e, e->i8, w, LLVMBuildMul(e->b, r, row_bytes, "")),
+                          LLVMGetParam(fn, 3),
+                          LLVMGetParam(fn, 4),
+                          LLVMGetParam(fn, 5),
+                          LLVMGetParam(fn, 6),
+                          LLVMGetParam(fn, 7)};
+  LLVMValueRef v = LLVMBuildCall2(e->b, LLVMGlobalGetValueType(dot), dot, args, 6, "");
+  LLVMBuildStore(e->b, v, gep(e, e->f32, y, r));
+  LLVMValueRef next = add64(e, r, 1);
+  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next, rows, ""), loop, done);
+  LLVMAddIncoming(r, (LLVMValueRef[]){zero64, next}, (LLVMBasicBlockRef[]){entry, loop}, 2);
+  LLVMPositionBuilderAtEnd(e->b, done);
+  LLVMBuildRetVoid(e->b);
+}
+
+bool emit_qdot(LLVMModuleRef module, ir_dtype weight) {
+  const qdot_kind *k = kind_get(weight);
+  if (!k)
+    return false;
+  emitter e = {.ctx = LLVMGetModuleContext(module), .module = module};
+  e.b = LLVMCreateBuilderInContext(e.ctx);
+  e.i8 = LLVMInt8TypeInContext(e.ctx);
+  e.i16 = LLVMInt16TypeInContext(e.ctx);
+  e.i32 = LLVMInt32TypeInContext(e.ctx);
+  e.i64 = LLVMInt64TypeInContext(e.ctx);
+  e.f32 = LLVMFloatTypeInContext(e.ctx);
+  e.f16 = LLVMHalfTypeInContext(e.ctx);
+  e.ptr = LLVMPointerTypeInContext(e.ctx, 0);
+  for (int tiled = 0; tiled <= (k->block_elems == 256); tiled++) {
+    char dot[64], gemv[64];
+    emit_qdot_name(weight, tiled ? "qdot_tiled" : "qdot", dot, sizeof dot);
+    emit_qdot_name(weight, tiled ? "gemv_tiled" : "gemv", gemv, sizeof gemv);
+    emit_gemv(&e, emit_dot(&e, k, tiled, dot), gemv);
+  }
+  LLVMDisposeBuilder(e.b);
+  return true;
+}

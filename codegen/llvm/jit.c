@@ -1,0 +1,233 @@
+/* LLVM-C and ORC LLJIT for the CPU target (codegen/llvm/jit.h). */
+#include "codegen/llvm/jit.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/support/alloc.h"
+#include "runtime/support/error.h"
+
+struct jit {
+  jit_host host;
+  int opt_level;
+  LLVMTargetMachineRef machine; /* ours, for the data layout, the passes and --emit=asm */
+  LLVMOrcLLJITRef lljit;
+  LLVMOrcThreadSafeContextRef context;
+};
+
+static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
+static int llvm_ready; /* 1 when the native target initialized */
+
+static void llvm_init(void) {
+  llvm_ready = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter();
+}
+
+/* Turns an LLVMErrorRef into a chord error (consuming it). */
+static chord_status llvm_error(chord_error *error, LLVMErrorRef err, const char *what) {
+  char *message = LLVMGetErrorMessage(err);
+  chord_status st = rt_error(error, CHORD_ERROR_UNSUPPORTED, "llvm: %s: %s", what, message);
+  LLVMDisposeErrorMessage(message);
+  return st;
+}
+
+chord_status jit_host_detect(jit_host *host, chord_error *error) {
+  memset(host, 0, sizeof *host);
+  char *triple = LLVMGetDefaultTargetTriple(), *cpu = LLVMGetHostCPUName();
+  char *features = LLVMGetHostCPUFeatures();
+  snprintf(host->triple, sizeof host->triple, "%s", triple);
+  snprintf(host->cpu, sizeof host->cpu, "%s", cpu);
+  host->features = rt_malloc(strlen(features) + 1);
+  if (host->features)
+    memcpy(host->features, features, strlen(features) + 1);
+  LLVMDisposeMessage(triple);
+  LLVMDisposeMessage(cpu);
+  LLVMDisposeMessage(features);
+  if (!host->features)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "llvm: out of memory");
+  return CHORD_OK;
+}
+
+void jit_host_free(jit_host *host) {
+  rt_free(host->features);
+  host->features = NULL;
+}
+
+bool jit_host_has(const jit_host *host, const char *feature) {
+  size_t n = strlen(feature);
+  for (const char *p = host->features; p && *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n + 1 && p[0] == '+' && memcmp(p + 1, feature, n) == 0)
+      return true;
+    p = end ? end + 1 : p + len;
+  }
+  return false;
+}
+
+static LLVMCodeGenOptLevel codegen_level(int opt_level) {
+  static const LLVMCodeGenOptLevel levels[] = {LLVMCodeGenLevelNone, LLVMCodeGenLevelLess,
+                                               LLVMCodeGenLevelDefault, LLVMCodeGenLevelAggressive};
+  return levels[opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level];
+}
+
+static chord_status host_machine(const jit *j, LLVMTargetMachineRef *out, chord_error *error) {
+  LLVMTargetRef target;
+  char *message = NULL;
+  if (LLVMGetTargetFromTriple(j->host.triple, &target, &message)) {
+    chord_status st = rt_error(error, CHORD_ERROR_UNSUPPORTED, "llvm: no target for %s: %s",
+                               j->host.triple, message ? message : "?");
+    LLVMDisposeMessage(message);
+    return st;
+  }
+  *out = LLVMCreateTargetMachine(target, j->host.triple, j->host.cpu, j->host.features,
+                                 codegen_level(j->opt_level), LLVMRelocDefault,
+                                 LLVMCodeModelJITDefault);
+  if (!*out)
+    return rt_error(error, CHORD_ERROR_UNSUPPORTED, "llvm: cannot make a target machine for %s",
+                    j->host.cpu);
+  return CHORD_OK;
+}
+
+chord_status jit_create(jit **out, int opt_level, chord_error *error) {
+  *out = NULL;
+  pthread_once(&llvm_once, llvm_init);
+  if (!llvm_ready)
+    return rt_error(error, CHORD_ERROR_UNSUPPORTED, "llvm: this host's target is not built in");
+  jit *j = rt_calloc(1, sizeof *j);
+  if (!j)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "llvm: out of memory");
+  j->opt_level = opt_level;
+  chord_status st = jit_host_detect(&j->host, error);
+  LLVMTargetMachineRef for_lljit = NULL;
+  if (st == CHORD_OK)
+    st = host_machine(j, &j->machine, error);
+  if (st == CHORD_OK)
+    st = host_machine(j, &for_lljit, error);
+  if (st != CHORD_OK) {
+    jit_free(j);
+    return st;
+  }
+  /* LLJIT compiles for the same CPU and features as our own machine (it takes this one over) */
+  LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(
+      builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(for_lljit));
+  LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->lljit, builder);
+  if (err) {
+    st = llvm_error(error, err, "cannot create the JIT");
+    jit_free(j);
+    return st;
+  }
+  j->context = LLVMOrcCreateNewThreadSafeContext();
+  *out = j;
+  return CHORD_OK;
+}
+
+void jit_free(jit *j) {
+  if (!j)
+    return;
+  if (j->lljit) {
+    LLVMErrorRef err = LLVMOrcDisposeLLJIT(j->lljit);
+    if (err)
+      LLVMConsumeError(err);
+  }
+  if (j->context)
+    LLVMOrcDisposeThreadSafeContext(j->context);
+  if (j->machine)
+    LLVMDisposeTargetMachine(j->machine);
+  jit_host_free(&j->host);
+  rt_free(j);
+}
+
+const jit_host *jit_get_host(const jit *j) { return &j->host; }
+
+LLVMContextRef jit_context(jit *j) { return LLVMOrcThreadSafeContextGetContext(j->context); }
+
+LLVMModuleRef jit_new_module(jit *j, const char *name) {
+  LLVMModuleRef m = LLVMModuleCreateWithNameInContext(name, jit_context(j));
+  LLVMSetTarget(m, j->host.triple);
+  LLVMTargetDataRef layout = LLVMCreateTargetDataLayout(j->machine);
+  LLVMSetModuleDataLayout(m, layout);
+  LLVMDisposeTargetData(layout);
+  return m;
+}
+
+chord_status jit_optimize(jit *j, LLVMModuleRef module, chord_error *error) {
+  char *message = NULL;
+  if (LLVMVerifyModule(module, LLVMReturnStatusAction, &message)) {
+    chord_status st = rt_error(error, CHORD_ERROR_UNSUPPORTED, "llvm: invalid module: %s",
+                               message ? message : "?");
+    LLVMDisposeMessage(message);
+    return st;
+  }
+  LLVMDisposeMessage(message);
+  char pipeline[32];
+  snprintf(pipeline, sizeof pipeline, "default<O%d>", j->opt_level < 0 ? 0 : j->opt_level % 4);
+  LLVMPassBuilderOptionsRef options = LLVMCreatePassBuilderOptions();
+  LLVMErrorRef err = LLVMRunPasses(module, pipeline, j->machine, options);
+  LLVMDisposePassBuilderOptions(options);
+  return err ? llvm_error(error, err, "optimization") : CHORD_OK;
+}
+
+chord_status jit_add_module(jit *j, LLVMModuleRef module, chord_error *error) {
+  chord_status st = jit_optimize(j, module, error);
+  if (st != CHORD_OK) {
+    LLVMDisposeModule(module);
+    return st;
+  }
+  LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(module, j->context);
+  LLVMErrorRef err =
+      LLVMOrcLLJITAddLLVMIRModule(j->lljit, LLVMOrcLLJITGetMainJITDylib(j->lljit), tsm);
+  if (err) {
+    LLVMOrcDisposeThreadSafeModule(tsm);
+    return llvm_error(error, err, "cannot add a module");
+  }
+  return CHORD_OK;
+}
+
+void *jit_lookup(jit *j, const char *name, chord_error *error) {
+  LLVMOrcExecutorAddress address = 0;
+  LLVMErrorRef err = LLVMOrcLLJITLookup(j->lljit, &address, name);
+  if (err) {
+    llvm_error(error, err, name);
+    return NULL;
+  }
+  return (void *)(uintptr_t)address;
+}
+
+static char *copy_string(const char *text, size_t n) {
+  char *s = rt_malloc(n + 1);
+  if (s) {
+    memcpy(s, text, n);
+    s[n] = '\0';
+  }
+  return s;
+}
+
+char *jit_print_ir(LLVMModuleRef module) {
+  char *text = LLVMPrintModuleToString(module);
+  char *s = copy_string(text, strlen(text));
+  LLVMDisposeMessage(text);
+  return s;
+}
+
+char *jit_print_asm(jit *j, LLVMModuleRef module, chord_error *error) {
+  LLVMMemoryBufferRef buffer = NULL;
+  char *message = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(j->machine, module, LLVMAssemblyFile, &message,
+                                          &buffer)) {
+    rt_error(error, CHORD_ERROR_UNSUPPORTED, "llvm: cannot emit assembly: %s",
+             message ? message : "?");
+    LLVMDisposeMessage(message);
+    return NULL;
+  }
+  char *s = copy_string(LLVMGetBufferStart(buffer), LLVMGetBufferSize(buffer));
+  LLVMDisposeMemoryBuffer(buffer);
+  return s;
+}

@@ -1,0 +1,128 @@
+/* The LLVM CPU target's first kernels: JIT-compiled quantized dot products (codegen/llvm/
+ * emit_qdot.h) against the interpreter's integer dots (runtime/interp/interp_qdot.h), which
+ * follow llama.cpp's x86 order and are checked against llama.cpp end to end: the two must agree
+ * bit for bit. Also the JIT itself: host detection, IR and assembly output. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/llvm/emit_qdot.h"
+#include "codegen/llvm/jit.h"
+#include "runtime/interp/interp_qdot.h"
+#include "runtime/quant/quant.h"
+#include "runtime/support/alloc.h"
+
+#define K 1024
+#define ROWS 64
+
+static jit *make_jit(void) {
+  jit *j = NULL;
+  chord_error error = {0};
+  cr_assert_eq(jit_create(&j, 3, &error), CHORD_OK, "%s", error.message);
+  return j;
+}
+
+static void random_floats(float *x, int64_t n, unsigned seed) {
+  srand(seed);
+  for (int64_t i = 0; i < n; i++)
+    x[i] = (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
+}
+
+Test(llvm_jit, detects_the_host) {
+  jit *j = make_jit();
+  const jit_host *host = jit_get_host(j);
+  cr_assert_gt(strlen(host->triple), 0);
+  cr_assert_gt(strlen(host->cpu), 0);
+#if defined(__x86_64__)
+  cr_assert(jit_host_has(host, "sse2"), "x86-64 without sse2: %s", host->features);
+#endif
+  cr_assert(!jit_host_has(host, "no-such-feature"));
+  jit_free(j);
+}
+
+static const ir_dtype TYPES[] = {IR_DTYPE_Q4_0, IR_DTYPE_Q5_0, IR_DTYPE_Q8_0, IR_DTYPE_Q4_K,
+                                 IR_DTYPE_Q6_K};
+
+static void *lookup(jit *j, ir_dtype type, const char *what) {
+  char name[64];
+  chord_error error = {0};
+  emit_qdot_name(type, what, name, sizeof name);
+  void *fn = jit_lookup(j, name, &error);
+  cr_assert_not_null(fn, "%s", error.message);
+  return fn;
+}
+
+/* Every JIT result equals the interpreter's, per row, per gemv row and (K types) tiled. */
+Test(llvm_qdot, matches_the_interpreter_bit_for_bit) {
+  jit *j = make_jit();
+  chord_error error = {0};
+  LLVMModuleRef m = jit_new_module(j, "qdot");
+  for (size_t t = 0; t < sizeof TYPES / sizeof TYPES[0]; t++)
+    cr_assert(emit_qdot(m, TYPES[t]));
+  cr_assert_eq(jit_add_module(j, m, &error), CHORD_OK, "%s", error.message);
+
+  static float w[ROWS * K], a[K];
+  random_floats(w, ROWS * K, 7);
+  random_floats(a, K, 8);
+  for (size_t t = 0; t < sizeof TYPES / sizeof TYPES[0]; t++) {
+    ir_dtype type = TYPES[t], act = qdot_activation_type(type);
+    /* the activation as the interpreter holds it, decoded to levels, scales and sums */
+    uint64_t act_bytes = 0, row_bytes = 0;
+    cr_assert(ir_dtype_row_bytes(act, K, &act_bytes) && ir_dtype_row_bytes(type, K, &row_bytes));
+    uint8_t *ablocks = malloc(act_bytes), *wblocks = malloc(row_bytes * ROWS);
+    cr_assert(quant_quantize(act, a, ablocks, K));
+    cr_assert(quant_quantize(type, w, wblocks, (int64_t)ROWS * K));
+    qdot_row arow, wrow;
+    cr_assert(qdot_row_init(&arow, K) && qdot_row_init(&wrow, K));
+    qdot_decode(act, ablocks, &arow);
+    chord_qdot_fn dot = (chord_qdot_fn)lookup(j, type, "qdot");
+    chord_gemv_fn gemv = (chord_gemv_fn)lookup(j, type, "gemv");
+    float y[ROWS], yt[ROWS];
+    gemv(wblocks, (int64_t)row_bytes, ROWS, arow.q, arow.d, arow.sum16, arow.min, K, y);
+    bool tiled = emit_qdot_has_tiled(type);
+    if (tiled)
+      ((chord_gemv_fn)lookup(j, type, "gemv_tiled"))(wblocks, (int64_t)row_bytes, ROWS, arow.q,
+                                                     arow.d, arow.sum16, arow.min, K, yt);
+    for (int r = 0; r < ROWS; r++) {
+      qdot_decode(type, wblocks + r * row_bytes, &wrow);
+      float expect = qdot(type, &wrow, &arow);
+      float got = dot(wblocks + r * row_bytes, arow.q, arow.d, arow.sum16, arow.min, K);
+      cr_assert(memcmp(&got, &expect, sizeof got) == 0, "%s row %d: %.9g, interpreter %.9g",
+                ir_dtype_name(type), r, got, expect);
+      cr_assert(memcmp(&y[r], &expect, sizeof got) == 0, "%s gemv row %d", ir_dtype_name(type), r);
+      if (tiled) {
+        float slabs = qdot_slabs(type, &wrow, &arow);
+        cr_assert(memcmp(&yt[r], &slabs, sizeof got) == 0, "%s tiled row %d: %.9g, %.9g",
+                  ir_dtype_name(type), r, yt[r], slabs);
+      }
+    }
+    cr_assert_float_eq(dot(wblocks, arow.q, arow.d, arow.sum16, arow.min, 0), 0.0f, 0.0f);
+    qdot_row_free(&wrow);
+    qdot_row_free(&arow);
+    free(wblocks);
+    free(ablocks);
+  }
+  jit_free(j);
+}
+
+Test(llvm_qdot, prints_ir_and_assembly) {
+  jit *j = make_jit();
+  chord_error error = {0};
+  LLVMModuleRef m = jit_new_module(j, "qdot");
+  cr_assert(emit_qdot(m, IR_DTYPE_Q8_0));
+  cr_assert(!emit_qdot(m, IR_DTYPE_F32));
+  cr_assert_eq(jit_optimize(j, m, &error), CHORD_OK, "%s", error.message);
+  char *ir = jit_print_ir(m), *as = jit_print_asm(j, m, &error);
+  cr_assert(ir && strstr(ir, "define float @chord_qdot_q8_0("), "%s", ir ? ir : "");
+  cr_assert(strstr(ir, "llvm.fma.v8f32"), "the per-block fused multiply-add is gone");
+  cr_assert(as && strstr(as, "chord_gemv_q8_0"), "%s", error.message);
+  cr_assert(!emit_qdot_has_tiled(IR_DTYPE_Q8_0) && emit_qdot_has_tiled(IR_DTYPE_Q6_K));
+#if defined(__x86_64__)
+  if (jit_host_has(jit_get_host(j), "fma"))
+    cr_assert(strstr(as, "vfmadd"), "no fused multiply-add instruction on an FMA host");
+#endif
+  rt_free(ir);
+  rt_free(as);
+  LLVMDisposeModule(m);
+  jit_free(j);
+}
