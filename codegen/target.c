@@ -7,9 +7,11 @@
 #include "runtime/support/error.h"
 
 extern const target_info target_interp;
+extern const target_info target_cpu;
 
 static const target_info *const targets[] = {
     &target_interp,
+    &target_cpu,
 };
 enum { TARGET_COUNT = sizeof targets / sizeof targets[0] };
 

@@ -72,7 +72,7 @@ uint32_t chord_model_vocab_size(chord_model *model);
 typedef struct chord_program chord_program;
 
 typedef struct chord_compile_options {
-  const char *target; /* "interp" (the default until the CPU target lands) */
+  const char *target; /* "cpu" (the default: compiled for this CPU) or "interp" (the oracle) */
   int opt_level;      /* 0, 1 or 2 */
   int n_threads;      /* 0: one */
   int64_t n_ctx;      /* KV-cache positions; 0: 4096, at most the model's context length */

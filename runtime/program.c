@@ -10,7 +10,7 @@
 #include "runtime/support/error.h"
 
 void chord_compile_options_default(chord_compile_options *options) {
-  *options = (chord_compile_options){.target = "interp", .opt_level = 0};
+  *options = (chord_compile_options){.target = "cpu", .opt_level = 0};
 }
 
 chord_status chord_compile(chord_model *model, const chord_compile_options *options,
@@ -21,7 +21,7 @@ chord_status chord_compile(chord_model *model, const chord_compile_options *opti
   if (options)
     o = *options;
   if (!o.target)
-    o.target = "interp";
+    o.target = "cpu";
   const target_info *target = target_find(o.target);
   if (!target) {
     char names[128];

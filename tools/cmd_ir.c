@@ -6,11 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/llvm/cpu_target.h"
 #include "frontends/gguf/gguf.h"
 #include "frontends/gguf/lower.h"
 #include "ir/ir.h"
 #include "passes/pass.h"
 #include "runtime/platform/file.h"
+#include "runtime/support/alloc.h"
+#include "runtime/support/error.h"
 #include "tools/cli.h"
 #include "tools/pass_options.h"
 
@@ -29,20 +32,40 @@ static const char ir_usage[] =
     "                           the model's context length)\n"
     "  -o, --output FILE        write to FILE instead of standard output\n"
     "      --stats              print op counts by kind and by layer instead of the graph\n"
+    "      --emit=KIND          print what the CPU target generates for the graph instead: its\n"
+    "                           kernels as LLVM IR (llvm) or this host's assembly (asm)\n"
     "  -h, --help               show this help\n";
 
-enum { OPT_STATS = 0x100 };
+enum { OPT_STATS = 0x100, OPT_EMIT };
+
+/* --emit: the CPU target's code for the graph, as text */
+typedef struct emit_request {
+  const ir_graph *graph;
+  bool assembly;
+} emit_request;
+
+static chord_status write_emitted(FILE *out, const void *context, chord_error *error) {
+  const emit_request *r = context;
+  char *text = NULL;
+  chord_status st = cpu_target_emit(r->graph, r->assembly, &text, error);
+  if (st == CHORD_OK && fputs(text, out) == EOF)
+    st = rt_error(error, CHORD_ERROR_IO, "cannot write the output");
+  rt_free(text);
+  return st;
+}
 
 int cmd_ir(int argc, char **argv) {
   static const struct option options[] = {{"model", required_argument, NULL, 'm'},
                                           {"output", required_argument, NULL, 'o'},
                                           {"ctx-size", required_argument, NULL, 'c'},
                                           {"stats", no_argument, NULL, OPT_STATS},
+                                          {"emit", required_argument, NULL, OPT_EMIT},
                                           PASS_LONG_OPTIONS,
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
   const char *model = NULL, *output = NULL;
   bool stats = false;
+  const char *emit = NULL;
   long long n_ctx = 0;
   pass_options po = {.level = 0};
   optind = 1;
@@ -65,6 +88,11 @@ int cmd_ir(int argc, char **argv) {
       break;
     }
     case OPT_STATS: stats = true; break;
+    case OPT_EMIT:
+      if (strcmp(optarg, "llvm") != 0 && strcmp(optarg, "asm") != 0)
+        return cli_usage_error("ir", "--emit takes llvm or asm, not '%s'", optarg);
+      emit = optarg;
+      break;
     case 'h': fputs(ir_usage, stdout); return 0;
     default: return cli_usage_error("ir", "invalid option");
     }
@@ -90,6 +118,8 @@ int cmd_ir(int argc, char **argv) {
       lower_model(file, &lo, &g, &error) != CHORD_OK ||
       pass_pipeline_run(g, &pipeline, &po.run, &error) != CHORD_OK)
     rc = cli_error("%s", error.message);
+  else if (emit)
+    rc = cli_write_output(output, write_emitted, &(emit_request){g, strcmp(emit, "asm") == 0});
   else
     rc = cli_write_output(output, stats ? pass_write_stats : pass_write_graph, g);
   ir_graph_free(g);

@@ -22,7 +22,7 @@ static const char logits_usage[] =
     "  -m, --model FILE    the model (default: the default model)\n"
     "  -p, --prompt TEXT   the prompt, tokenized with the model's tokenizer\n"
     "      --tokens IDS    comma-separated token ids instead of a prompt (used as given)\n"
-    "      --target NAME   where to run (default interp, the only target so far)\n"
+    "      --target NAME   where to run: cpu (default) or interp (the reference)\n"
     "  -O0, -O1, -O2       the pass pipeline (default -O0: the frontend's graph)\n"
     "      --top N         print the N largest logits (default 10)\n"
     "      --all           print every logit as \"logits\" instead of \"top\"\n"

@@ -51,7 +51,7 @@ static const char run_usage[] =
     "  -s, --seed N              random seed (default -1: a random one)\n"
     "\n"
     "compilation and runtime:\n"
-    "      --target NAME         where to run (default interp; see the list below)\n"
+    "      --target NAME         where to run (default cpu; see the list below)\n"
     "  -O0, -O1, -O2             optimization level (default -O2)\n"
     "  -c, --ctx-size N          context size in tokens (default 4096, at most the model's)\n"
     "  -b, --batch-size N        prompt tokens per step (default 512)\n"

@@ -57,6 +57,7 @@ struct interp_session {
   uint32_t n_bindings, cap_bindings;
   int64_t positions, tokens;
   int n_threads;
+  const interp_kernels *kernels; /* lent by a target, or NULL */
 };
 
 static int64_t dim_eval(const interp_session *s, ir_dim d) {
@@ -420,6 +421,7 @@ typedef struct matmul_job {
   /* Integer dot products (interp_qdot.h): set when a keeps a q8_0/q8_K encoding and b is a
    * weight of a type that reads it; a_rows holds a's rows decoded once. */
   qdot_row *a_rows;
+  interp_gemv_fn gemv; /* a target's compiled kernel for a_rows, or NULL */
   /* llama.cpp's tinyBLAS kernels (simd_dot16 order) take the float matmuls: a rounded to f16
    * (f16 weights, and attention's q and probabilities against the f16 KV cache) or an f32
    * weight */
@@ -450,13 +452,21 @@ static int64_t matmul_b_batch(const interp_buffer *a, const interp_buffer *b, in
 /* Items [first, last) by integer dot products: each weight row decoded once, then dotted with
  * every row of a (already decoded). */
 static void matmul_range_qdot(matmul_job *job, uint64_t first, uint64_t last) {
+  ir_dtype type = job->b->row_type;
+  uint64_t bytes = row_bytes(type, job->k);
+  if (job->gemv) { /* the weight rows [first, last) against each activation row */
+    for (int64_t m = 0; m < job->m; m++) {
+      const qdot_row *a = &job->a_rows[m];
+      job->gemv(job->b->rows + first * bytes, (int64_t)bytes, (int64_t)(last - first), a->q, a->d,
+                a->sum16, a->min, job->k, job->y->f + m * job->n + (int64_t)first);
+    }
+    return;
+  }
   qdot_row w;
   if (!qdot_row_init(&w, job->k)) {
     atomic_store(&job->failed, true);
     return;
   }
-  ir_dtype type = job->b->row_type;
-  uint64_t bytes = row_bytes(type, job->k);
   bool tiled = qdot_tiled(type, job->m);
   for (uint64_t item = first; item < last; item++) {
     int64_t n = (int64_t)item % job->n;
@@ -554,6 +564,8 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
     job.a_batches = 1;
   }
   st = matmul_prepare_qdot(&job, error);
+  if (st == CHORD_OK && job.a_rows && s->kernels)
+    job.gemv = s->kernels->gemv[b->row_type][qdot_tiled(b->row_type, job.m)];
   if (st == CHORD_OK) {
     uint64_t items = (uint64_t)(job.a_batches * job.n);
     rt_parallel_for(items >= 256 ? s->n_threads : 1, items, matmul_range, &job);
@@ -1144,6 +1156,8 @@ void interp_free(interp_session *s) {
   rt_free(s->bindings);
   rt_free(s);
 }
+
+void interp_set_kernels(interp_session *s, const interp_kernels *kernels) { s->kernels = kernels; }
 
 void interp_set_threads(interp_session *s, int n_threads) {
   s->n_threads = n_threads < 1 ? 1 : n_threads;

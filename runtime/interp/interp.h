@@ -28,6 +28,21 @@ void interp_free(interp_session *session);
 /* Threads for matmul (default 1). */
 void interp_set_threads(interp_session *session, int n_threads);
 
+/* Compiled kernels a target can lend the interpreter for its integer matmuls (the CPU target's
+ * JIT code, codegen/llvm/emit_qdot.h): gemv[type][tiled] computes y[r] for weight rows
+ * r in [0, rows) against one activation row decoded as interp_qdot.h's qdot_row (levels, scales,
+ * sums of 16 and of 32), in the order of qdot (tiled = 0) or qdot_slabs (tiled = 1). It must give
+ * the interpreter's results bit for bit; NULL entries keep the interpreter's C. */
+typedef void (*interp_gemv_fn)(const uint8_t *w, int64_t row_bytes, int64_t rows, const int8_t *a_q,
+                               const float *a_d, const int16_t *a_s16, const int16_t *a_s32,
+                               int64_t k, float *y);
+typedef struct interp_kernels {
+  interp_gemv_fn gemv[IR_DTYPE_COUNT][2];
+} interp_kernels;
+
+/* The kernels must outlive the session; NULL: none. */
+void interp_set_kernels(interp_session *session, const interp_kernels *kernels);
+
 /* Binds the weight named tensor_name to data of type dtype laid out as the weight's IR type. The
  * data must outlive the session. Bindings take precedence over the GGUF file. */
 chord_status interp_bind_weight(interp_session *session, const char *tensor_name, ir_dtype dtype,
@@ -48,5 +63,18 @@ int64_t interp_positions(const interp_session *session);
  * rank; NULL if there is no such output. Valid until the next run. */
 const float *interp_output(const interp_session *session, uint32_t i, int64_t dims[IR_MAX_DIMS],
                            uint32_t *rank);
+
+/* For targets built on the interpreter target (codegen/llvm/cpu_target.c): its table, and the
+ * kernels its sessions get (they must outlive the program). */
+struct target_info;
+extern const struct target_info target_interp;
+void interp_program_set_kernels(void *interp_program, const interp_kernels *kernels);
+/* The interpreter target's instance functions, for a table that shares its instances. */
+void interp_target_free_instance(void *instance);
+chord_status interp_target_step(void *instance, const int32_t *tokens, const int32_t *positions,
+                                int64_t n_tokens, chord_error *error);
+const float *interp_target_logits(void *instance, int64_t *rows, int64_t *n_vocab);
+int64_t interp_target_positions(const void *instance);
+chord_status interp_target_set_positions(void *instance, int64_t n, chord_error *error);
 
 #endif

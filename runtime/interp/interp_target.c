@@ -8,6 +8,7 @@
 typedef struct interp_program {
   const ir_graph *graph;
   int n_threads;
+  const interp_kernels *kernels; /* lent by a target built on this one, or NULL */
 } interp_program;
 
 typedef struct interp_instance {
@@ -35,10 +36,16 @@ static chord_status interp_compile(const ir_graph *graph, const target_options *
 
 static void interp_free_program(void *program) { rt_free(program); }
 
+void interp_program_set_kernels(void *program, const interp_kernels *kernels) {
+  ((interp_program *)program)->kernels = kernels;
+}
+
 static chord_status open_session(interp_instance *in, chord_error *error) {
   chord_status st = interp_init(&in->session, in->program->graph, in->weights, error);
-  if (st == CHORD_OK)
+  if (st == CHORD_OK) {
     interp_set_threads(in->session, in->program->n_threads);
+    interp_set_kernels(in->session, in->program->kernels);
+  }
   in->stepped = false;
   return st;
 }
@@ -59,14 +66,14 @@ static chord_status interp_load(void *program, const gguf_file *weights, void **
   return CHORD_OK;
 }
 
-static void interp_free_instance(void *instance) {
+void interp_target_free_instance(void *instance) {
   interp_instance *in = instance;
   if (in)
     interp_free(in->session);
   rt_free(in);
 }
 
-static chord_status interp_step(void *instance, const int32_t *tokens, const int32_t *positions,
+chord_status interp_target_step(void *instance, const int32_t *tokens, const int32_t *positions,
                                 int64_t n_tokens, chord_error *error) {
   interp_instance *in = instance;
   chord_status st = interp_set_input(in->session, "tokens", tokens, n_tokens, error);
@@ -81,7 +88,7 @@ static chord_status interp_step(void *instance, const int32_t *tokens, const int
   return st;
 }
 
-static const float *interp_logits(void *instance, int64_t *rows, int64_t *n_vocab) {
+const float *interp_target_logits(void *instance, int64_t *rows, int64_t *n_vocab) {
   interp_instance *in = instance;
   int64_t dims[IR_MAX_DIMS];
   uint32_t rank;
@@ -93,12 +100,12 @@ static const float *interp_logits(void *instance, int64_t *rows, int64_t *n_voca
   return data;
 }
 
-static int64_t interp_target_positions(const void *instance) {
+int64_t interp_target_positions(const void *instance) {
   const interp_instance *in = instance;
   return interp_positions(in->session);
 }
 
-static chord_status interp_set_positions(void *instance, int64_t n, chord_error *error) {
+chord_status interp_target_set_positions(void *instance, int64_t n, chord_error *error) {
   interp_instance *in = instance;
   if (n == interp_positions(in->session))
     return CHORD_OK;
@@ -119,9 +126,9 @@ const target_info target_interp = {
     .compile = interp_compile,
     .free_program = interp_free_program,
     .load = interp_load,
-    .free_instance = interp_free_instance,
-    .step = interp_step,
-    .logits = interp_logits,
+    .free_instance = interp_target_free_instance,
+    .step = interp_target_step,
+    .logits = interp_target_logits,
     .positions = interp_target_positions,
-    .set_positions = interp_set_positions,
+    .set_positions = interp_target_set_positions,
 };

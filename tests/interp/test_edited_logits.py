@@ -57,7 +57,8 @@ class EditedLogits(unittest.TestCase):
                              f"{name}: the rebuilt model differs from the file the reference "
                              "logits were computed on (chord synth or gguf-py changed)" + RERUN)
             ids = ",".join(map(str, edited_synth.TOKENS))
-            ours = json.loads(run([CHORD, "logits", "-m", path, "--all", "--tokens", ids]))
+            ours = json.loads(run([CHORD, "logits", "--target", "interp", "-m", path, "--all",
+                                   "--tokens", ids]))
         logits = ours["logits"]
         self.assertEqual(len(logits), ref["n_vocab"])
         stride = self.reference["sample_stride"]

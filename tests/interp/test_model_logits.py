@@ -24,9 +24,9 @@ TOLERANCE = 1e-3
 
 
 def chord_logits(tokens):
-    result = subprocess.run([CHORD, "logits", "-m", MODEL, "--all", "-t", "8", "--tokens",
-                             ",".join(map(str, tokens))], capture_output=True, text=True,
-                            timeout=1800)
+    result = subprocess.run([CHORD, "logits", "--target", "interp", "-m", MODEL, "--all", "-t",
+                             "8", "--tokens", ",".join(map(str, tokens))],
+                            capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:
         raise AssertionError(result.stderr[-2000:])
     return json.loads(result.stdout)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Lowering of each architecture, checked end to end: a small synthetic model (`chord synth`,
-F32, F16 and quantized weights, default seed) through `chord logits` against llama.cpp's logits on the same tokens,
+F32, F16 and quantized weights, default seed) through `chord logits --target interp` against
+llama.cpp's logits on the same tokens,
 committed in data/synth-logits.json (scripts/make-logits-reference.py): identical argmax and close
 logits over llama.cpp's top 50 and every sample_stride-th id. The reference holds the sha256 of
 each synthetic file; the test re-synthesizes it and fails if the bytes changed (the reference
@@ -78,7 +79,8 @@ class SynthLogits(unittest.TestCase):
                              f"{name}: chord synth now writes other bytes than the file the "
                              "reference logits were computed on" + RERUN)
             ids = ",".join(map(str, TOKENS))
-            ours = json.loads(run([CHORD, "logits", "-m", path, "--all", "--tokens", ids]))
+            ours = json.loads(run([CHORD, "logits", "--target", "interp", "-m", path, "--all",
+                                   "--tokens", ids]))
         logits = ours["logits"]
         self.assertEqual(len(logits), ref["n_vocab"])
         stride = self.reference["sample_stride"]

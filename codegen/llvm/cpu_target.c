@@ -1,0 +1,136 @@
+/* The CPU target (codegen/target.h), first stage: the quantized matmul kernels (where a model
+ * spends nearly all its time) are generated as LLVM IR for the weight types the graph uses,
+ * specialized to this host's CPU and compiled by ORC LLJIT (emit_qdot.h, jit.h); the graph runs
+ * on the reference interpreter's walker, which calls the compiled kernels for those matmuls and its
+ * own C for every other op. The kernels compute the interpreter's arithmetic in llama.cpp's order,
+ * so results are the interpreter's bit for bit (tests/codegen). Code generation for the other ops
+ * replaces the interpreter's C op by op. */
+#include <stdio.h>
+
+#include "codegen/llvm/cpu_target.h"
+#include "codegen/llvm/emit_qdot.h"
+#include "codegen/llvm/jit.h"
+#include "codegen/target.h"
+#include "runtime/interp/interp.h"
+#include "runtime/support/alloc.h"
+#include "runtime/support/error.h"
+
+typedef struct cpu_program {
+  void *interp; /* the interpreter target's program, lent our kernels */
+  jit *jit;
+  interp_kernels kernels;
+} cpu_program;
+
+static bool cpu_supports_op(const ir_value *v) { return target_interp.supports_op(v); }
+
+/* The weight types of the graph's matmuls that have an emitter, once each. */
+static bool graph_uses(const ir_graph *graph, ir_dtype type) {
+  for (uint32_t i = 0; i < graph->n_values; i++) {
+    const ir_value *v = graph->values[i];
+    if (v->kind == IR_VALUE_WEIGHT && v->type.dtype == type)
+      return true;
+  }
+  return false;
+}
+
+/* The module of the graph's kernels; *any is false when it has none. */
+static LLVMModuleRef kernel_module(jit *j, const ir_graph *graph, bool *any) {
+  LLVMModuleRef module = jit_new_module(j, "chord_kernels");
+  *any = false;
+  for (int t = 0; t < IR_DTYPE_COUNT; t++)
+    if (emit_qdot_supports((ir_dtype)t) && graph_uses(graph, (ir_dtype)t))
+      *any |= emit_qdot(module, (ir_dtype)t);
+  return module;
+}
+
+static chord_status build_kernels(cpu_program *p, const ir_graph *graph, chord_error *error) {
+  bool any;
+  LLVMModuleRef module = kernel_module(p->jit, graph, &any);
+  if (!any) {
+    LLVMDisposeModule(module);
+    return CHORD_OK;
+  }
+  chord_status st = jit_add_module(p->jit, module, error);
+  for (int t = 0; t < IR_DTYPE_COUNT && st == CHORD_OK; t++) {
+    if (!emit_qdot_supports((ir_dtype)t) || !graph_uses(graph, (ir_dtype)t))
+      continue;
+    for (int tiled = 0; tiled <= (int)emit_qdot_has_tiled((ir_dtype)t) && st == CHORD_OK; tiled++) {
+      char name[64];
+      emit_qdot_name((ir_dtype)t, tiled ? "gemv_tiled" : "gemv", name, sizeof name);
+      p->kernels.gemv[t][tiled] = (interp_gemv_fn)jit_lookup(p->jit, name, error);
+      if (!p->kernels.gemv[t][tiled])
+        st = error ? error->status : CHORD_ERROR_NOT_FOUND;
+    }
+  }
+  return st;
+}
+
+static void cpu_free_program(void *program) {
+  cpu_program *p = program;
+  if (!p)
+    return;
+  target_interp.free_program(p->interp);
+  jit_free(p->jit);
+  rt_free(p);
+}
+
+static chord_status cpu_compile(const ir_graph *graph, const target_options *options, void **out,
+                                chord_error *error) {
+  *out = NULL;
+  cpu_program *p = rt_calloc(1, sizeof *p);
+  if (!p)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "cpu: out of memory");
+  chord_status st = target_interp.compile(graph, options, &p->interp, error);
+  if (st == CHORD_OK)
+    st = jit_create(&p->jit, 3, error);
+  if (st == CHORD_OK)
+    st = build_kernels(p, graph, error);
+  if (st != CHORD_OK) {
+    cpu_free_program(p);
+    return st;
+  }
+  interp_program_set_kernels(p->interp, &p->kernels);
+  *out = p;
+  return CHORD_OK;
+}
+
+static chord_status cpu_load(void *program, const gguf_file *weights, void **instance,
+                             chord_error *error) {
+  return target_interp.load(((cpu_program *)program)->interp, weights, instance, error);
+}
+
+chord_status cpu_target_emit(const ir_graph *graph, bool assembly, char **text,
+                             chord_error *error) {
+  *text = NULL;
+  jit *j = NULL;
+  chord_status st = jit_create(&j, 3, error);
+  if (st != CHORD_OK)
+    return st;
+  bool any;
+  LLVMModuleRef module = kernel_module(j, graph, &any);
+  st = jit_optimize(j, module, error);
+  if (st == CHORD_OK) {
+    *text = assembly ? jit_print_asm(j, module, error) : jit_print_ir(module);
+    if (!*text)
+      st = assembly ? error->status : rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory");
+  }
+  LLVMDisposeModule(module);
+  jit_free(j);
+  return st;
+}
+
+const target_info target_cpu = {
+    .name = "cpu",
+    .description = "this CPU through LLVM: matmul kernels JIT-compiled for the host (q4_0, q5_0, "
+                   "q8_0, q4_K, q6_K), the other ops in the reference interpreter for now",
+    .supports_op = cpu_supports_op,
+    .compile = cpu_compile,
+    .free_program = cpu_free_program,
+    .load = cpu_load,
+    /* an instance is the interpreter target's */
+    .free_instance = interp_target_free_instance,
+    .step = interp_target_step,
+    .logits = interp_target_logits,
+    .positions = interp_target_positions,
+    .set_positions = interp_target_set_positions,
+};

