@@ -39,7 +39,7 @@ static LLVMModuleRef kernel_module(jit *j, const ir_graph *graph, bool *any) {
   *any = false;
   for (int t = 0; t < IR_DTYPE_COUNT; t++)
     if (emit_qdot_supports((ir_dtype)t) && graph_uses(graph, (ir_dtype)t))
-      *any |= emit_qdot(module, (ir_dtype)t);
+      *any |= emit_qdot(module, (ir_dtype)t, emit_isa_for(jit_get_host(j)));
   return module;
 }
 

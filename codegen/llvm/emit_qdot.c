@@ -12,6 +12,7 @@ typedef struct emitter {
   LLVMContextRef ctx;
   LLVMModuleRef module;
   LLVMBuilderRef b;
+  emit_isa isa;
   LLVMTypeRef i8, i16, i32, i64, f32, f16, ptr;
 } emitter;
 
@@ -129,11 +130,13 @@ static LLVMValueRef splat(emitter *e, LLVMValueRef x, LLVMTypeRef t, unsigned n)
   return LLVMBuildShuffleVector(e->b, v, LLVMGetUndef(vec(t, n)), splat_i32(e, 0, n), "");
 }
 
+/* A call of an LLVM intrinsic; overload is its one overloaded type, or NULL. */
 static LLVMValueRef intrinsic(emitter *e, const char *name, LLVMTypeRef overload,
                               LLVMValueRef *args, unsigned n) {
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->module, id, &overload, 1);
-  return LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, &overload, 1), fn, args, n, "");
+  size_t count = overload ? 1 : 0;
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->module, id, &overload, count);
+  return LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, &overload, count), fn, args, n, "");
 }
 
 static LLVMValueRef fma_of(emitter *e, LLVMValueRef a, LLVMValueRef x, LLVMValueRef c) {
@@ -161,6 +164,41 @@ static LLVMValueRef lanes_of(emitter *e, LLVMValueRef products) {
   return sum;
 }
 
+/* The eight lanes of a weight chunk's 32 levels (as i32; they fit in 8 bits) times the
+ * activation's 32 levels at element index: lane l = the sum of products 4l .. 4l+3, exact. On
+ * x86 the host's byte dot products compute them as llama.cpp's kernels do (vpdpbusd with VNNI,
+ * vpmaddubsw + vpmaddwd with AVX2): unsigned times signed bytes, so signed weights take the sign
+ * trick (|w| times a with w's sign); no pair reaches the i16 saturation (|a| <= 127, |w| <= 127).
+ */
+static LLVMValueRef dot4(emitter *e, LLVMValueRef levels, bool w_unsigned, const operands *o,
+                         LLVMValueRef index) {
+  if (e->isa == EMIT_ISA_GENERIC)
+    return lanes_of(e, LLVMBuildMul(e->b, levels, act_levels(e, o, index), ""));
+  LLVMTypeRef v32i8 = vec(e->i8, 32), v8i32 = vec(e->i32, 8);
+  LLVMValueRef w = LLVMBuildTrunc(e->b, levels, v32i8, "");
+  LLVMValueRef a = load(e, v32i8, gep(e, e->i8, o->a_q, index));
+  if (!w_unsigned) {
+    LLVMValueRef zero = LLVMConstNull(v32i8);
+    LLVMValueRef negative = LLVMBuildICmp(e->b, LLVMIntSLT, w, zero, "");
+    LLVMValueRef is_zero = LLVMBuildICmp(e->b, LLVMIntEQ, w, zero, "");
+    a = LLVMBuildSelect(e->b, negative, LLVMBuildSub(e->b, zero, a, ""),
+                        LLVMBuildSelect(e->b, is_zero, zero, a, ""), "");
+    w = LLVMBuildSelect(e->b, negative, LLVMBuildSub(e->b, zero, w, ""), w, "");
+  }
+  if (e->isa == EMIT_ISA_VNNI) {
+    LLVMValueRef args[3] = {LLVMConstNull(v8i32), LLVMBuildBitCast(e->b, w, v8i32, ""),
+                            LLVMBuildBitCast(e->b, a, v8i32, "")};
+    return intrinsic(e, "llvm.x86.avx512.vpdpbusd.256", NULL, args, 3);
+  }
+  LLVMValueRef pair_args[2] = {w, a};
+  LLVMValueRef pairs = intrinsic(e, "llvm.x86.avx2.pmadd.ub.sw", NULL, pair_args, 2);
+  LLVMValueRef ones[16];
+  for (int i = 0; i < 16; i++)
+    ones[i] = LLVMConstInt(e->i16, 1, 0);
+  LLVMValueRef quad_args[2] = {pairs, LLVMConstVector(ones, 16)};
+  return intrinsic(e, "llvm.x86.avx2.pmadd.wd", NULL, quad_args, 2);
+}
+
 /* 32-element types against q8_0: fma(d_w * d_a, lanes, acc) per block. */
 static void block_32(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i, bool tiled,
                      accumulators *acc) {
@@ -169,8 +207,7 @@ static void block_32(emitter *e, const qdot_kind *k, const operands *o, LLVMValu
   LLVMValueRef levels = k->type == IR_DTYPE_Q4_0   ? levels_q4_0(e, wblk)
                         : k->type == IR_DTYPE_Q5_0 ? levels_q5_0(e, wblk)
                                                    : levels_q8_0(e, wblk);
-  LLVMValueRef lanes =
-      lanes_of(e, LLVMBuildMul(e->b, levels, act_levels(e, o, mul64(e, i, 32)), ""));
+  LLVMValueRef lanes = dot4(e, levels, false, o, mul64(e, i, 32));
   LLVMValueRef d_a = load(e, e->f32, gep(e, e->f32, o->a_d, i));
   LLVMValueRef d = LLVMBuildFMul(e->b, load_f16(e, wblk), d_a, "");
   acc->lanes = fma_of(e, splat(e, d, e->f32, 8), LLVMBuildSIToFP(e->b, lanes, vec(e->f32, 8), ""),
@@ -269,9 +306,9 @@ static void block_q4_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
         e->b, load(e, vec(e->i8, 32), byte_ptr(e, wblk, 16 + 32 * (c / 2))), vec(e->i32, 32), "");
     LLVMValueRef levels = c % 2 ? LLVMBuildLShr(e->b, bytes, splat_i32(e, 4, 32), "")
                                 : LLVMBuildAnd(e->b, bytes, splat_i32(e, 15, 32), "");
-    LLVMValueRef a = act_levels(e, o, add64(e, mul64(e, i, 256), 32 * c));
-    LLVMValueRef part = LLVMBuildMul(e->b, lanes_of(e, LLVMBuildMul(e->b, levels, a, "")),
-                                     splat(e, scale[c], e->i32, 8), "");
+    LLVMValueRef a_index = add64(e, mul64(e, i, 256), 32 * c);
+    LLVMValueRef part =
+        LLVMBuildMul(e->b, dot4(e, levels, true, o, a_index), splat(e, scale[c], e->i32, 8), "");
     lanes = lanes ? LLVMBuildAdd(e->b, lanes, part, "") : part;
   }
   finish_super_block(e, k, o, i, lanes, load_f16(e, wblk), load_f16(e, byte_ptr(e, wblk, 2)), min,
@@ -302,12 +339,12 @@ static void block_q6_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
                                      splat_i32(e, 3, 32), ""),
                         splat_i32(e, 4, 32), "");
     LLVMValueRef levels = LLVMBuildOr(e->b, low, high, "");
-    LLVMValueRef a = act_levels(e, o, add64(e, mul64(e, i, 256), 32 * c));
+    LLVMValueRef a_index = add64(e, mul64(e, i, 256), 32 * c);
     LLVMValueRef scales[8];
     for (int l = 0; l < 8; l++)
       scales[l] = sc[2 * c + l / 4];
-    LLVMValueRef part = LLVMBuildMul(e->b, lanes_of(e, LLVMBuildMul(e->b, levels, a, "")),
-                                     vector_of(e, scales), "");
+    LLVMValueRef part =
+        LLVMBuildMul(e->b, dot4(e, levels, true, o, a_index), vector_of(e, scales), "");
     lanes = lanes ? LLVMBuildAdd(e->b, lanes, part, "") : part;
   }
   LLVMValueRef bias[8];
@@ -448,11 +485,21 @@ static void emit_gemv(emitter *e, LLVMValueRef dot, const char *name) {
   LLVMBuildRetVoid(e->b);
 }
 
-bool emit_qdot(LLVMModuleRef module, ir_dtype weight) {
+emit_isa emit_isa_for(const jit_host *host) {
+  if (jit_host_has(host, "avx512vnni") && jit_host_has(host, "avx512vl"))
+    return EMIT_ISA_VNNI;
+  if (jit_host_has(host, "avxvnni"))
+    return EMIT_ISA_VNNI;
+  if (jit_host_has(host, "avx2"))
+    return EMIT_ISA_AVX2;
+  return EMIT_ISA_GENERIC;
+}
+
+bool emit_qdot(LLVMModuleRef module, ir_dtype weight, emit_isa isa) {
   const qdot_kind *k = kind_get(weight);
   if (!k)
     return false;
-  emitter e = {.ctx = LLVMGetModuleContext(module), .module = module};
+  emitter e = {.ctx = LLVMGetModuleContext(module), .module = module, .isa = isa};
   e.b = LLVMCreateBuilderInContext(e.ctx);
   e.i8 = LLVMInt8TypeInContext(e.ctx);
   e.i16 = LLVMInt16TypeInContext(e.ctx);

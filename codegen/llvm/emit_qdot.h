@@ -23,7 +23,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codegen/llvm/jit.h"
 #include "ir/dtype.h"
+
+/* The byte dot products the kernels are written with: plain LLVM vector arithmetic (any host),
+ * or the x86 instructions llama.cpp's kernels use. Every choice gives the same integers. */
+typedef enum emit_isa {
+  EMIT_ISA_GENERIC,
+  EMIT_ISA_AVX2, /* vpmaddubsw + vpmaddwd */
+  EMIT_ISA_VNNI, /* vpdpbusd (AVX-VNNI or AVX-512 VNNI with VL) */
+} emit_isa;
+
+/* The best the host has. */
+emit_isa emit_isa_for(const jit_host *host);
 
 typedef float (*chord_qdot_fn)(const uint8_t *w, const int8_t *a_q, const float *a_d,
                                const int16_t *a_s16, const int16_t *a_s32, int64_t k);
@@ -35,8 +47,8 @@ typedef void (*chord_gemv_fn)(const uint8_t *w, int64_t row_bytes, int64_t rows,
 bool emit_qdot_supports(ir_dtype weight);
 bool emit_qdot_has_tiled(ir_dtype weight);
 
-/* Adds the type's functions to the module; false if the type has no emitter. */
-bool emit_qdot(LLVMModuleRef module, ir_dtype weight);
+/* Adds the type's functions to the module, written for isa; false if the type has no emitter. */
+bool emit_qdot(LLVMModuleRef module, ir_dtype weight, emit_isa isa);
 
 /* A function's name: what is "qdot", "gemv", "qdot_tiled" or "gemv_tiled". */
 void emit_qdot_name(ir_dtype weight, const char *what, char *buf, size_t size);

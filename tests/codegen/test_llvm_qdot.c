@@ -53,12 +53,12 @@ static void *lookup(jit *j, ir_dtype type, const char *what) {
 }
 
 /* Every JIT result equals the interpreter's, per row, per gemv row and (K types) tiled. */
-Test(llvm_qdot, matches_the_interpreter_bit_for_bit) {
+static void check_isa(emit_isa isa) {
   jit *j = make_jit();
   chord_error error = {0};
   LLVMModuleRef m = jit_new_module(j, "qdot");
   for (size_t t = 0; t < sizeof TYPES / sizeof TYPES[0]; t++)
-    cr_assert(emit_qdot(m, TYPES[t]));
+    cr_assert(emit_qdot(m, TYPES[t], isa));
   cr_assert_eq(jit_add_module(j, m, &error), CHORD_OK, "%s", error.message);
 
   static float w[ROWS * K], a[K];
@@ -105,12 +105,23 @@ Test(llvm_qdot, matches_the_interpreter_bit_for_bit) {
   jit_free(j);
 }
 
+/* Each way of writing the byte products the host can run: plain IR always; on x86 AVX2's
+ * vpmaddubsw and VNNI's vpdpbusd where the host has them. */
+Test(llvm_qdot, matches_the_interpreter_bit_for_bit) {
+  jit *j = make_jit();
+  emit_isa best = emit_isa_for(jit_get_host(j));
+  jit_free(j);
+  for (int isa = EMIT_ISA_GENERIC; isa <= (int)best; isa++)
+    check_isa((emit_isa)isa);
+}
+
 Test(llvm_qdot, prints_ir_and_assembly) {
   jit *j = make_jit();
   chord_error error = {0};
   LLVMModuleRef m = jit_new_module(j, "qdot");
-  cr_assert(emit_qdot(m, IR_DTYPE_Q8_0));
-  cr_assert(!emit_qdot(m, IR_DTYPE_F32));
+  emit_isa isa = emit_isa_for(jit_get_host(j));
+  cr_assert(emit_qdot(m, IR_DTYPE_Q8_0, isa));
+  cr_assert(!emit_qdot(m, IR_DTYPE_F32, isa));
   cr_assert_eq(jit_optimize(j, m, &error), CHORD_OK, "%s", error.message);
   char *ir = jit_print_ir(m), *as = jit_print_asm(j, m, &error);
   cr_assert(ir && strstr(ir, "define float @chord_qdot_q8_0("), "%s", ir ? ir : "");
@@ -120,6 +131,10 @@ Test(llvm_qdot, prints_ir_and_assembly) {
 #if defined(__x86_64__)
   if (jit_host_has(jit_get_host(j), "fma"))
     cr_assert(strstr(as, "vfmadd"), "no fused multiply-add instruction on an FMA host");
+  if (isa == EMIT_ISA_VNNI)
+    cr_assert(strstr(as, "vpdpbusd"), "VNNI host without vpdpbusd");
+  if (isa == EMIT_ISA_AVX2)
+    cr_assert(strstr(as, "vpmaddubsw"), "AVX2 host without vpmaddubsw");
 #endif
   rt_free(ir);
   rt_free(as);
