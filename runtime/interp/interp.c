@@ -454,11 +454,17 @@ static int64_t matmul_b_batch(const interp_buffer *a, const interp_buffer *b, in
 static void matmul_range_qdot(matmul_job *job, uint64_t first, uint64_t last) {
   ir_dtype type = job->b->row_type;
   uint64_t bytes = row_bytes(type, job->k);
-  if (job->gemv) { /* the weight rows [first, last) against each activation row */
-    for (int64_t m = 0; m < job->m; m++) {
-      const qdot_row *a = &job->a_rows[m];
-      job->gemv(job->b->rows + first * bytes, (int64_t)bytes, (int64_t)(last - first), a->q, a->d,
-                a->sum16, a->min, job->k, job->y->f + m * job->n + (int64_t)first);
+  if (job->gemv) {
+    /* the weight rows [first, last) against each activation row, in tiles of rows small enough
+     * to stay in cache while every activation row passes over them */
+    enum { TILE = 32 };
+    for (uint64_t tile = first; tile < last; tile += TILE) {
+      int64_t rows = (int64_t)(last - tile < TILE ? last - tile : TILE);
+      for (int64_t m = 0; m < job->m; m++) {
+        const qdot_row *a = &job->a_rows[m];
+        job->gemv(job->b->rows + tile * bytes, (int64_t)bytes, rows, a->q, a->d, a->sum16, a->min,
+                  job->k, job->y->f + m * job->n + (int64_t)tile);
+      }
     }
     return;
   }
