@@ -1,6 +1,7 @@
 /* Sessions (include/chord.h): one conversation on a loaded program — feeding tokens in steps of
  * n_batch, sampling, and the generation loop with its stop conditions and UTF-8-safe streaming.
  * Everything is step-wise underneath (feed, sample), so hosts without threads can drive it. */
+#include <stddef.h>
 #include <string.h>
 
 #include "runtime/platform/file.h"
@@ -18,31 +19,43 @@ struct chord_session {
   bool has_logits;
 };
 
+/* The public sampling parameters and the sampler's, one row per parameter (of the same type on
+ * both sides), so that the defaults and the conversion cannot drift apart; the seed is apart
+ * (CHORD_SEED_RANDOM and SAMPLER_SEED_RANDOM are different constants). */
+#define SAMPLING_FIELD(pub, internal)                                                              \
+  {                                                                                                \
+    offsetof(chord_sampling, pub), offsetof(sampler_params, internal),                             \
+        sizeof(((chord_sampling *)0)->pub)                                                         \
+  }
+static const struct {
+  size_t public_offset, sampler_offset, size;
+} SAMPLING_FIELDS[] = {
+    SAMPLING_FIELD(temperature, temp),
+    SAMPLING_FIELD(top_k, top_k),
+    SAMPLING_FIELD(top_p, top_p),
+    SAMPLING_FIELD(min_p, min_p),
+    SAMPLING_FIELD(typical_p, typical_p),
+    SAMPLING_FIELD(repeat_penalty, repeat_penalty),
+    SAMPLING_FIELD(frequency_penalty, frequency_penalty),
+    SAMPLING_FIELD(presence_penalty, presence_penalty),
+    SAMPLING_FIELD(penalty_last_n, penalty_last_n),
+};
+enum { SAMPLING_FIELD_COUNT = sizeof SAMPLING_FIELDS / sizeof SAMPLING_FIELDS[0] };
+
 void chord_sampling_default(chord_sampling *s) {
   sampler_params p = sampler_params_default();
-  *s = (chord_sampling){.temperature = p.temp,
-                        .top_k = p.top_k,
-                        .top_p = p.top_p,
-                        .min_p = p.min_p,
-                        .typical_p = p.typical_p,
-                        .repeat_penalty = p.repeat_penalty,
-                        .frequency_penalty = p.frequency_penalty,
-                        .presence_penalty = p.presence_penalty,
-                        .penalty_last_n = p.penalty_last_n,
-                        .seed = CHORD_SEED_RANDOM};
+  memset(s, 0, sizeof *s);
+  for (int i = 0; i < SAMPLING_FIELD_COUNT; i++)
+    memcpy((char *)s + SAMPLING_FIELDS[i].public_offset,
+           (const char *)&p + SAMPLING_FIELDS[i].sampler_offset, SAMPLING_FIELDS[i].size);
+  s->seed = CHORD_SEED_RANDOM;
 }
 
 static void to_sampler_params(const chord_sampling *s, sampler_params *p) {
   *p = sampler_params_default();
-  p->temp = s->temperature;
-  p->top_k = s->top_k;
-  p->top_p = s->top_p;
-  p->min_p = s->min_p;
-  p->typical_p = s->typical_p;
-  p->repeat_penalty = s->repeat_penalty;
-  p->frequency_penalty = s->frequency_penalty;
-  p->presence_penalty = s->presence_penalty;
-  p->penalty_last_n = s->penalty_last_n;
+  for (int i = 0; i < SAMPLING_FIELD_COUNT; i++)
+    memcpy((char *)p + SAMPLING_FIELDS[i].sampler_offset,
+           (const char *)s + SAMPLING_FIELDS[i].public_offset, SAMPLING_FIELDS[i].size);
   p->seed = s->seed == CHORD_SEED_RANDOM ? SAMPLER_SEED_RANDOM : s->seed;
 }
 

@@ -11,6 +11,7 @@
 #include "runtime/tokenizer/tokenizer.h"
 #include "tools/cli.h"
 #include "tools/json_writer.h"
+#include "tools/pass_options.h"
 
 static const char logits_usage[] =
     "usage: chord logits [OPTIONS] (-p PROMPT | --tokens IDS)\n"
@@ -134,9 +135,8 @@ int cmd_logits(int argc, char **argv) {
     case OPT_ALL: all = true; break;
     case 't': co.n_threads = atoi(optarg); break;
     case 'O':
-      if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '2')
-        return cli_usage_error("logits", "no optimization level -O%s (-O0, -O1 or -O2)", optarg);
-      co.opt_level = optarg[0] - '0';
+      if (!pass_parse_level("logits", optarg, &co.opt_level))
+        return 2;
       break;
     case 'h': fputs(logits_usage, stdout); return 0;
     default: return cli_usage_error("logits", "unknown option");

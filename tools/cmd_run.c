@@ -13,6 +13,7 @@
 #include "runtime/support/alloc.h"
 #include "tools/cli.h"
 #include "tools/json_writer.h"
+#include "tools/pass_options.h"
 #include "tools/run.h"
 
 static const char run_usage[] =
@@ -338,9 +339,8 @@ int cmd_run(int argc, char **argv) {
       break;
     case OPT_TARGET: co.target = optarg; break;
     case 'O':
-      if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '2')
-        return cli_usage_error("run", "no optimization level -O%s (-O0, -O1 or -O2)", optarg);
-      co.opt_level = optarg[0] - '0';
+      if (!pass_parse_level("run", optarg, &co.opt_level))
+        return 2;
       break;
     case 'c':
       ok = parse_long(optarg, 0, INT32_MAX, &v);

@@ -16,16 +16,19 @@ static bool pass_set(const char *list, uint64_t *set, chord_error *error) {
   return true;
 }
 
+bool pass_parse_level(const char *command, const char *arg, int *level) {
+  if (strlen(arg) != 1 || arg[0] < '0' || arg[0] > '2') {
+    cli_usage_error(command, "no optimization level -O%s (-O0, -O1 or -O2)", arg);
+    return false;
+  }
+  *level = arg[0] - '0';
+  return true;
+}
+
 int pass_options_handle(pass_options *p, const char *command, int c, const char *arg) {
   chord_error error;
   switch (c) {
-  case 'O':
-    if (strlen(arg) != 1 || arg[0] < '0' || arg[0] > '2') {
-      cli_usage_error(command, "no optimization level -O%s (-O0, -O1 or -O2)", arg);
-      return -1;
-    }
-    p->level = arg[0] - '0';
-    return 1;
+  case 'O': return pass_parse_level(command, arg, &p->level) ? 1 : -1;
   case PASS_OPT_PRINT_AFTER:
     if (!pass_set(arg, &p->run.print_after, &error)) {
       cli_usage_error(command, "--print-after: %s", error.message);

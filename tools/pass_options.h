@@ -38,6 +38,9 @@ typedef struct pass_options {
   pass_run_options run;
 } pass_options;
 
+/* -O's argument ("0", "1" or "2") into *level; false after printing the usage error for command. */
+bool pass_parse_level(const char *command, const char *arg, int *level);
+
 /* Handles getopt's c if it is one of the options above or 'O': returns 1 when handled, 0 when c
  * is not a pass option, and -1 after printing a usage error for `command`. */
 int pass_options_handle(pass_options *p, const char *command, int c, const char *arg);

@@ -9,6 +9,7 @@ typedef struct interp_program {
   const ir_graph *graph;
   int n_threads;
   const interp_kernels *kernels; /* lent by a target built on this one, or NULL */
+  bool out_rows;                 /* the graph has the %out_rows input (lower.h) */
 } interp_program;
 
 typedef struct interp_instance {
@@ -29,6 +30,7 @@ static chord_status interp_compile(const ir_graph *graph, const target_options *
   if (!p)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
   p->graph = graph;
+  p->out_rows = ir_graph_find(graph, IR_VALUE_INPUT, "out_rows", 8) != NULL;
   p->n_threads = options && options->n_threads > 0 ? options->n_threads : 1;
   *out = p;
   return CHORD_OK;
@@ -80,7 +82,7 @@ chord_status interp_target_step(void *instance, const int32_t *tokens, const int
   if (st == CHORD_OK)
     st = interp_set_input(in->session, "pos", positions, n_tokens, error);
   int32_t last = (int32_t)(n_tokens - 1); /* lower.h: the row whose logits are wanted */
-  if (st == CHORD_OK && ir_graph_find(in->program->graph, IR_VALUE_INPUT, "out_rows", 8))
+  if (st == CHORD_OK && in->program->out_rows)
     st = interp_set_input(in->session, "out_rows", &last, 1, error);
   if (st == CHORD_OK)
     st = interp_run(in->session, n_tokens, error);
