@@ -7,6 +7,7 @@
  * replaces the interpreter's C op by op. */
 #include <stdio.h>
 
+#include "codegen/llvm/cache.h"
 #include "codegen/llvm/cpu_target.h"
 #include "codegen/llvm/emit_qdot.h"
 #include "codegen/llvm/jit.h"
@@ -19,6 +20,7 @@ typedef struct cpu_program {
   void *interp; /* the interpreter target's program, lent our kernels */
   jit *jit;
   interp_kernels kernels;
+  bool from_cache; /* the kernels came from the code cache (cache.h) */
 } cpu_program;
 
 static bool cpu_supports_op(const ir_value *v) { return target_interp.supports_op(v); }
@@ -43,14 +45,61 @@ static LLVMModuleRef kernel_module(jit *j, const ir_graph *graph, bool *any) {
   return module;
 }
 
+/* What the kernels' object code depends on: the cache key (cache.h). */
+static void kernel_description(const jit *j, const ir_graph *graph, char *buf, size_t size) {
+  const jit_host *host = jit_get_host(j);
+  unsigned major, minor, patch;
+  LLVMGetVersion(&major, &minor, &patch);
+  int n = snprintf(buf, size, "chord %d.%d.%d; llvm %u.%u.%u; %s; %s; %s; isa %d; kernels",
+                   CHORD_VERSION_MAJOR, CHORD_VERSION_MINOR, CHORD_VERSION_PATCH, major, minor,
+                   patch, host->triple, host->cpu, host->features, (int)emit_isa_for(host));
+  for (int t = 0; t < IR_DTYPE_COUNT && n > 0 && (size_t)n < size; t++)
+    if (emit_qdot_supports((ir_dtype)t) && graph_uses(graph, (ir_dtype)t))
+      n += snprintf(buf + n, size - (size_t)n, " %s", ir_dtype_name((ir_dtype)t));
+}
+
+/* The kernels' object code into the JIT: from the cache when it has them, else generated,
+ * optimized, compiled and stored there. */
+static chord_status link_kernels(cpu_program *p, const ir_graph *graph, LLVMModuleRef module,
+                                 chord_error *error) {
+  /* the key covers the generated IR itself, so a chord whose kernels changed (even at the same
+   * version) never links another's objects */
+  char description[8192], path[4096];
+  kernel_description(p->jit, graph, description, sizeof description);
+  char *ir = jit_print_ir(module);
+  if (!ir)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "cpu: out of memory");
+  bool cached = code_cache_path(description, ir, path, sizeof path);
+  rt_free(ir);
+  rt_mapped_file hit;
+  if (cached && code_cache_load(path, &hit)) {
+    chord_status st = jit_add_object(p->jit, hit.data, (size_t)hit.size, error);
+    rt_file_unmap(&hit);
+    p->from_cache = st == CHORD_OK;
+    if (st == CHORD_OK)
+      return st;
+  }
+  chord_status st = jit_optimize(p->jit, module, error);
+  size_t size = 0;
+  void *object = st == CHORD_OK ? jit_emit_object(p->jit, module, &size, error) : NULL;
+  if (!object)
+    return st == CHORD_OK ? error->status : st;
+  if (cached) {
+    chord_error ignored; /* a cache that cannot be written only costs the next run the compile */
+    (void)code_cache_store(path, object, size, &ignored);
+  }
+  st = jit_add_object(p->jit, object, size, error);
+  rt_free(object);
+  return st;
+}
+
 static chord_status build_kernels(cpu_program *p, const ir_graph *graph, chord_error *error) {
   bool any;
   LLVMModuleRef module = kernel_module(p->jit, graph, &any);
-  if (!any) {
-    LLVMDisposeModule(module);
+  chord_status st = any ? link_kernels(p, graph, module, error) : CHORD_OK;
+  LLVMDisposeModule(module);
+  if (!any)
     return CHORD_OK;
-  }
-  chord_status st = jit_add_module(p->jit, module, error);
   for (int t = 0; t < IR_DTYPE_COUNT && st == CHORD_OK; t++) {
     if (!emit_qdot_supports((ir_dtype)t) || !graph_uses(graph, (ir_dtype)t))
       continue;

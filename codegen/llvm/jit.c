@@ -231,3 +231,30 @@ char *jit_print_asm(jit *j, LLVMModuleRef module, chord_error *error) {
   LLVMDisposeMemoryBuffer(buffer);
   return s;
 }
+
+void *jit_emit_object(jit *j, LLVMModuleRef module, size_t *size, chord_error *error) {
+  LLVMMemoryBufferRef buffer = NULL;
+  char *message = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(j->machine, module, LLVMObjectFile, &message, &buffer)) {
+    rt_error(error, CHORD_ERROR_UNSUPPORTED, "llvm: cannot emit object code: %s",
+             message ? message : "?");
+    LLVMDisposeMessage(message);
+    return NULL;
+  }
+  *size = LLVMGetBufferSize(buffer);
+  void *data = rt_malloc(*size ? *size : 1);
+  if (data)
+    memcpy(data, LLVMGetBufferStart(buffer), *size);
+  else
+    rt_error(error, CHORD_ERROR_NO_MEMORY, "llvm: out of memory");
+  LLVMDisposeMemoryBuffer(buffer);
+  return data;
+}
+
+chord_status jit_add_object(jit *j, const void *data, size_t size, chord_error *error) {
+  LLVMMemoryBufferRef buffer =
+      LLVMCreateMemoryBufferWithMemoryRangeCopy(data, size, "chord_kernels.o");
+  LLVMErrorRef err =
+      LLVMOrcLLJITAddObjectFile(j->lljit, LLVMOrcLLJITGetMainJITDylib(j->lljit), buffer);
+  return err ? llvm_error(error, err, "cannot add object code") : CHORD_OK;
+}

@@ -46,6 +46,12 @@ void *jit_lookup(jit *j, const char *name, chord_error *error);
  * module is not consumed; run them before jit_add_module. */
 char *jit_print_ir(LLVMModuleRef module);
 char *jit_print_asm(jit *j, LLVMModuleRef module, chord_error *error);
+/* The module compiled to this host's object code (optimize it first), for rt_free; NULL with an
+ * error on failure. The module is not consumed. */
+void *jit_emit_object(jit *j, LLVMModuleRef module, size_t *size, chord_error *error);
+/* Links object code (from jit_emit_object, here or in an earlier run) into the JIT. */
+chord_status jit_add_object(jit *j, const void *data, size_t size, chord_error *error);
+
 /* Runs the optimization pipeline on a module (jit_add_module does it too). */
 chord_status jit_optimize(jit *j, LLVMModuleRef module, chord_error *error);
 

@@ -22,16 +22,17 @@ MODEL = os.environ.get("CHORD_MODEL",
 PROMPTS = [synth.TOKENS, synth.TOKENS[:1]]
 
 
-def run(args):
-    result = subprocess.run([CHORD, *args], capture_output=True, text=True, timeout=1800)
+def run(args, env=None):
+    result = subprocess.run([CHORD, *args], capture_output=True, text=True, timeout=1800,
+                            env=env)
     if result.returncode != 0:
         raise AssertionError(f"chord {' '.join(args)}: {result.stderr[-2000:]}")
     return result.stdout
 
 
-def logits(target, model, tokens):
+def logits(target, model, tokens, env=None):
     return json.loads(run(["logits", "--target", target, "-m", model, "--all", "--tokens",
-                           ",".join(map(str, tokens))]))["logits"]
+                           ",".join(map(str, tokens))], env))["logits"]
 
 
 def greedy(target, model, prompt, n):
@@ -87,6 +88,27 @@ class CpuTarget(unittest.TestCase):
                                 text=True)
         self.assertEqual(result.returncode, 2)
         self.assertIn("--emit takes llvm or asm, not 'obj'", result.stderr)
+
+    def test_code_cache(self):
+        """A second run links the cached kernel objects (one entry per kernel set); a damaged
+        entry is compiled again and replaced; CHORD_CACHE_DIR=off writes nothing."""
+        path, tokens = self.models["llama-q4_k_m"], synth.TOKENS
+        expect = logits("interp", path, tokens)
+        with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as xdg:
+            env = dict(os.environ, CHORD_CACHE_DIR=os.path.join(cache, "sub"))
+            self.assertEqual(logits("cpu", path, tokens, env), expect)
+            entries = os.listdir(os.path.join(cache, "sub"))
+            self.assertEqual(len(entries), 1)
+            self.assertTrue(entries[0].startswith("kernels-") and entries[0].endswith(".o"))
+            self.assertEqual(logits("cpu", path, tokens, env), expect)  # from the cache
+            entry = os.path.join(cache, "sub", entries[0])
+            with open(entry, "wb") as f:
+                f.write(b"not an object file")
+            self.assertEqual(logits("cpu", path, tokens, env), expect)
+            self.assertGreater(os.path.getsize(entry), 1000)  # compiled again, replaced
+            off = dict(os.environ, CHORD_CACHE_DIR="off", XDG_CACHE_HOME=xdg)
+            self.assertEqual(logits("cpu", path, tokens, off), expect)
+            self.assertEqual(os.listdir(xdg), [])
 
     def test_unknown_target_is_an_error(self):
         result = subprocess.run([CHORD, "logits", "--target", "gpu9", "-m", self.models["llama"],
