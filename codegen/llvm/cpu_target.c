@@ -20,52 +20,53 @@ typedef struct cpu_program {
   void *interp; /* the interpreter target's program, lent our kernels */
   jit *jit;
   interp_kernels kernels;
-  bool from_cache; /* the kernels came from the code cache (cache.h) */
 } cpu_program;
 
 static bool cpu_supports_op(const ir_value *v) { return target_interp.supports_op(v); }
 
-/* The weight types of the graph's matmuls that have an emitter, once each. */
-static bool graph_uses(const ir_graph *graph, ir_dtype type) {
+/* The weight types the graph's matmuls use that have a kernel emitter: one pass over its weights.
+ */
+typedef struct kernel_set {
+  bool types[IR_DTYPE_COUNT];
+  bool any;
+} kernel_set;
+
+static kernel_set kernels_of(const ir_graph *graph) {
+  kernel_set set = {0};
   for (uint32_t i = 0; i < graph->n_values; i++) {
     const ir_value *v = graph->values[i];
-    if (v->kind == IR_VALUE_WEIGHT && v->type.dtype == type)
-      return true;
+    if (v->kind == IR_VALUE_WEIGHT && emit_qdot_supports(v->type.dtype))
+      set.types[v->type.dtype] = set.any = true;
   }
-  return false;
+  return set;
 }
 
-/* The module of the graph's kernels; *any is false when it has none. */
-static LLVMModuleRef kernel_module(jit *j, const ir_graph *graph, bool *any) {
+/* The module of a kernel set. */
+static LLVMModuleRef kernel_module(jit *j, const kernel_set *set) {
   LLVMModuleRef module = jit_new_module(j, "chord_kernels");
-  *any = false;
   for (int t = 0; t < IR_DTYPE_COUNT; t++)
-    if (emit_qdot_supports((ir_dtype)t) && graph_uses(graph, (ir_dtype)t))
-      *any |= emit_qdot(module, (ir_dtype)t, emit_isa_for(jit_get_host(j)));
+    if (set->types[t])
+      emit_qdot(module, (ir_dtype)t, emit_isa_for(jit_get_host(j)));
   return module;
 }
 
-/* What the kernels' object code depends on: the cache key (cache.h). */
-static void kernel_description(const jit *j, const ir_graph *graph, char *buf, size_t size) {
+/* What the kernels' object code depends on besides their IR: the cache key (cache.h). */
+static void kernel_description(const jit *j, char *buf, size_t size) {
   const jit_host *host = jit_get_host(j);
   unsigned major, minor, patch;
   LLVMGetVersion(&major, &minor, &patch);
-  int n = snprintf(buf, size, "chord %d.%d.%d; llvm %u.%u.%u; %s; %s; %s; isa %d; kernels",
-                   CHORD_VERSION_MAJOR, CHORD_VERSION_MINOR, CHORD_VERSION_PATCH, major, minor,
-                   patch, host->triple, host->cpu, host->features, (int)emit_isa_for(host));
-  for (int t = 0; t < IR_DTYPE_COUNT && n > 0 && (size_t)n < size; t++)
-    if (emit_qdot_supports((ir_dtype)t) && graph_uses(graph, (ir_dtype)t))
-      n += snprintf(buf + n, size - (size_t)n, " %s", ir_dtype_name((ir_dtype)t));
+  snprintf(buf, size, "chord %d.%d.%d; llvm %u.%u.%u; %s; %s; %s; isa %d", CHORD_VERSION_MAJOR,
+           CHORD_VERSION_MINOR, CHORD_VERSION_PATCH, major, minor, patch, host->triple, host->cpu,
+           host->features, (int)emit_isa_for(host));
 }
 
-/* The kernels' object code into the JIT: from the cache when it has them, else generated,
- * optimized, compiled and stored there. */
-static chord_status link_kernels(cpu_program *p, const ir_graph *graph, LLVMModuleRef module,
-                                 chord_error *error) {
+/* The kernels' object code into the JIT: from the cache when it has them, else optimized,
+ * compiled and stored there. */
+static chord_status link_kernels(cpu_program *p, LLVMModuleRef module, chord_error *error) {
   /* the key covers the generated IR itself, so a chord whose kernels changed (even at the same
    * version) never links another's objects */
   char description[8192], path[4096];
-  kernel_description(p->jit, graph, description, sizeof description);
+  kernel_description(p->jit, description, sizeof description);
   char *ir = jit_print_ir(module);
   if (!ir)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "cpu: out of memory");
@@ -75,9 +76,8 @@ static chord_status link_kernels(cpu_program *p, const ir_graph *graph, LLVMModu
   if (cached && code_cache_load(path, &hit)) {
     chord_status st = jit_add_object(p->jit, hit.data, (size_t)hit.size, error);
     rt_file_unmap(&hit);
-    p->from_cache = st == CHORD_OK;
     if (st == CHORD_OK)
-      return st;
+      return st; /* else: compiled again, and the entry replaced */
   }
   chord_status st = jit_optimize(p->jit, module, error);
   size_t size = 0;
@@ -94,16 +94,16 @@ static chord_status link_kernels(cpu_program *p, const ir_graph *graph, LLVMModu
 }
 
 static chord_status build_kernels(cpu_program *p, const ir_graph *graph, chord_error *error) {
-  bool any;
-  LLVMModuleRef module = kernel_module(p->jit, graph, &any);
-  chord_status st = any ? link_kernels(p, graph, module, error) : CHORD_OK;
-  LLVMDisposeModule(module);
-  if (!any)
+  kernel_set set = kernels_of(graph);
+  if (!set.any)
     return CHORD_OK;
+  LLVMModuleRef module = kernel_module(p->jit, &set);
+  chord_status st = link_kernels(p, module, error);
+  LLVMDisposeModule(module);
   for (int t = 0; t < IR_DTYPE_COUNT && st == CHORD_OK; t++) {
-    if (!emit_qdot_supports((ir_dtype)t) || !graph_uses(graph, (ir_dtype)t))
-      continue;
-    for (int tiled = 0; tiled <= (int)emit_qdot_has_tiled((ir_dtype)t) && st == CHORD_OK; tiled++) {
+    for (int tiled = 0;
+         set.types[t] && tiled <= (int)emit_qdot_has_tiled((ir_dtype)t) && st == CHORD_OK;
+         tiled++) {
       char name[64];
       emit_qdot_name((ir_dtype)t, tiled ? "gemv_tiled" : "gemv", name, sizeof name);
       p->kernels.gemv[t][tiled] = (interp_gemv_fn)jit_lookup(p->jit, name, error);
@@ -155,8 +155,8 @@ chord_status cpu_target_emit(const ir_graph *graph, bool assembly, char **text,
   chord_status st = jit_create(&j, 3, error);
   if (st != CHORD_OK)
     return st;
-  bool any;
-  LLVMModuleRef module = kernel_module(j, graph, &any);
+  kernel_set set = kernels_of(graph);
+  LLVMModuleRef module = kernel_module(j, &set);
   st = jit_optimize(j, module, error);
   if (st == CHORD_OK) {
     *text = assembly ? jit_print_asm(j, module, error) : jit_print_ir(module);

@@ -111,6 +111,8 @@ typedef struct qdot_kind {
   /* block i (a 32-element block or a 256-element super-block) into the accumulators */
   void (*block)(emitter *e, const struct qdot_kind *k, const operands *o, LLVMValueRef i,
                 bool tiled, accumulators *acc);
+  /* the 32-element types: a block's levels as <32 x i32> (block_32 reads them) */
+  LLVMValueRef (*levels)(emitter *e, LLVMValueRef block);
 } qdot_kind;
 
 static LLVMValueRef gep(emitter *e, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef index) {
@@ -204,10 +206,7 @@ static void block_32(emitter *e, const qdot_kind *k, const operands *o, LLVMValu
                      accumulators *acc) {
   (void)tiled;
   LLVMValueRef wblk = gep(e, e->i8, o->w, mul64(e, i, k->block_bytes));
-  LLVMValueRef levels = k->type == IR_DTYPE_Q4_0   ? levels_q4_0(e, wblk)
-                        : k->type == IR_DTYPE_Q5_0 ? levels_q5_0(e, wblk)
-                                                   : levels_q8_0(e, wblk);
-  LLVMValueRef lanes = dot4(e, levels, false, o, mul64(e, i, 32));
+  LLVMValueRef lanes = dot4(e, k->levels(e, wblk), false, o, mul64(e, i, 32));
   LLVMValueRef d_a = load(e, e->f32, gep(e, e->f32, o->a_d, i));
   LLVMValueRef d = LLVMBuildFMul(e->b, load_f16(e, wblk), d_a, "");
   acc->lanes = fma_of(e, splat(e, d, e->f32, 8), LLVMBuildSIToFP(e->b, lanes, vec(e->f32, 8), ""),
@@ -358,9 +357,11 @@ static void block_q6_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
 }
 
 static const qdot_kind KINDS[] = {
-    {IR_DTYPE_Q4_0, 32, 18, false, block_32},     {IR_DTYPE_Q5_0, 32, 22, false, block_32},
-    {IR_DTYPE_Q8_0, 32, 34, false, block_32},     {IR_DTYPE_Q4_K, 256, 144, true, block_q4_k},
-    {IR_DTYPE_Q6_K, 256, 210, false, block_q6_k},
+    {IR_DTYPE_Q4_0, 32, 18, false, block_32, levels_q4_0},
+    {IR_DTYPE_Q5_0, 32, 22, false, block_32, levels_q5_0},
+    {IR_DTYPE_Q8_0, 32, 34, false, block_32, levels_q8_0},
+    {IR_DTYPE_Q4_K, 256, 144, true, block_q4_k, NULL},
+    {IR_DTYPE_Q6_K, 256, 210, false, block_q6_k, NULL},
 };
 
 static const qdot_kind *kind_get(ir_dtype type) {

@@ -62,10 +62,8 @@ static void decode_q8_0(const uint8_t *blocks, qdot_row *row) {
   }
 }
 
-/* q4_K (144 bytes: d, dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles). Sub-block
- * j < 4 has scale bytes[j] & 63 and min bytes[j + 4] & 63; j >= 4 takes its low four bits from
- * byte j + 4 (scale: low nibble, min: high nibble) and its top two from the top bits of bytes
- * j - 4 (scale) and j (min). In each 64 elements, the low nibbles of 32 bytes come first. */
+/* q4_K (144 bytes: d, dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles). In each 64
+ * elements, the low nibbles of 32 bytes come first. */
 static void decode_q4_k(const uint8_t *blocks, qdot_row *row) {
   for (int64_t sb = 0; sb < row->k / 256; sb++) {
     const uint8_t *blk = blocks + sb * 144, *sc = blk + 4, *qs = blk + 16;
@@ -73,13 +71,7 @@ static void decode_q4_k(const uint8_t *blocks, qdot_row *row) {
     row->dmin[sb] = f16_at(blk + 2);
     for (int j = 0; j < 8; j++) {
       int scale, min;
-      if (j < 4) {
-        scale = sc[j] & 63;
-        min = sc[j + 4] & 63;
-      } else {
-        scale = (sc[j + 4] & 15) | ((sc[j - 4] >> 6) << 4);
-        min = (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
-      }
+      quant_k_scale_min(sc, j, &scale, &min);
       row->scale[sb * 16 + 2 * j] = row->scale[sb * 16 + 2 * j + 1] = (int16_t)scale;
       row->min[sb * 8 + j] = (int16_t)min;
     }

@@ -45,6 +45,9 @@ void quant_quantize_q5_k(const float *in, void *blocks, int64_t n);
 void quant_quantize_q6_k(const float *in, void *blocks, int64_t n);
 void quant_quantize_q8_k(const float *in, void *blocks, int64_t n);
 
+/* The 6-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K block's 12 packed bytes. */
+void quant_k_scale_min(const uint8_t scales[12], int j, int *scale, int *min);
+
 /* The decoder/encoder for a type, or NULL where chord has none. */
 quant_dequantize_fn quant_dequantizer(ir_dtype type);
 quant_quantize_fn quant_quantizer(ir_dtype type);

@@ -27,7 +27,7 @@ static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi :
  * Sub-blocks 4..7 keep the low 4 bits of both in byte 8..11 (scale low nibble, min high nibble)
  * and their top 2 bits in the spare top bits of bytes 0..3 (scale) and 4..7 (min). */
 
-static void k_scale_min_get(const uint8_t scales[12], int j, int *scale, int *min) {
+void quant_k_scale_min(const uint8_t scales[12], int j, int *scale, int *min) {
   if (j < 4) {
     *scale = scales[j] & 63;
     *min = scales[j + 4] & 63;
@@ -98,7 +98,7 @@ void quant_dequantize_q3_k(const void *blocks, float *out, int64_t n) {
 /* x = d * scale * q - dmin * min for sub-block e / 32, with the quant q given. */
 static float k_min_value(float d, float dmin, const uint8_t scales[12], int e, int q) {
   int scale, min;
-  k_scale_min_get(scales, e / 32, &scale, &min);
+  quant_k_scale_min(scales, e / 32, &scale, &min);
   const float d_sub = d * (float)scale;
   const float m_sub = dmin * (float)min;
   const float scaled = d_sub * (float)q;
@@ -287,7 +287,7 @@ static void encode_k_min(const float *x, const k_min_search *search, uint16_t *d
   const float dmin = quant_f16_to_f32(*dmin_out);
   for (int j = 0; j < QUANT_QK_K / 32; j++) {
     int scale, min;
-    k_scale_min_get(scales, j, &scale, &min);
+    quant_k_scale_min(scales, j, &scale, &min);
     const float d_sub = d * (float)scale;
     if (d_sub == 0.0f)
       continue;
