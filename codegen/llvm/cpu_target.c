@@ -1,14 +1,17 @@
-/* The CPU target (codegen/target.h), first stage: the quantized matmul kernels (where a model
- * spends nearly all its time) are generated as LLVM IR for the weight types the graph uses,
- * specialized to this host's CPU and compiled by ORC LLJIT (emit_qdot.h, jit.h); the graph runs
- * on the reference interpreter's walker, which calls the compiled kernels for those matmuls and its
- * own C for every other op. The kernels compute the interpreter's arithmetic in llama.cpp's order,
- * so results are the interpreter's bit for bit (tests/codegen). Code generation for the other ops
- * replaces the interpreter's C op by op. */
+/* The CPU target (codegen/target.h): the graph's kernels are generated as LLVM IR, specialized
+ * to its shapes, types and attributes and to this host's CPU, and compiled by ORC LLJIT: the
+ * quantized matmuls for the weight types the graph uses (emit_qdot.h) and one kernel per distinct
+ * node of the other ops that have an emitter (emit_ops.h: element-wise, norms, softmax, masks,
+ * rope, permutes, quantize). The interpreter's walker runs the step, calling the compiled kernels
+ * for those nodes and its own C for the rest (get_rows, views and copies, the KV cache, matmuls
+ * without an integer kernel). Every kernel computes the interpreter's arithmetic in llama.cpp's
+ * order, so results are the interpreter's bit for bit (tests/codegen). */
 #include <stdio.h>
+#include <string.h>
 
 #include "codegen/llvm/cache.h"
 #include "codegen/llvm/cpu_target.h"
+#include "codegen/llvm/emit_ops.h"
 #include "codegen/llvm/emit_qdot.h"
 #include "codegen/llvm/jit.h"
 #include "codegen/target.h"
@@ -20,6 +23,7 @@ typedef struct cpu_program {
   void *interp; /* the interpreter target's program, lent our kernels */
   jit *jit;
   interp_kernels kernels;
+  interp_node_fn *nodes; /* kernels.node: one per value of the graph */
 } cpu_program;
 
 static bool cpu_supports_op(const ir_value *v) { return target_interp.supports_op(v); }
@@ -41,12 +45,70 @@ static kernel_set kernels_of(const ir_graph *graph) {
   return set;
 }
 
-/* The module of a kernel set. */
-static LLVMModuleRef kernel_module(jit *j, const kernel_set *set) {
+/* The node kernels of a graph: the nodes with an emitter, grouped by key (emit_op_key), one
+ * function chord_op_K per group. */
+typedef struct op_plan {
+  int32_t *kernel_of;     /* per value: its group K, or -1 */
+  const ir_value **first; /* per group: the node the function is emitted from */
+  char **keys;
+  uint32_t n_kernels;
+} op_plan;
+
+static void op_plan_free(op_plan *plan) {
+  for (uint32_t k = 0; k < plan->n_kernels; k++)
+    rt_free(plan->keys[k]);
+  rt_free(plan->keys);
+  rt_free(plan->first);
+  rt_free(plan->kernel_of);
+  memset(plan, 0, sizeof *plan);
+}
+
+static chord_status op_plan_make(const ir_graph *graph, op_plan *plan, chord_error *error) {
+  memset(plan, 0, sizeof *plan);
+  uint32_t n = graph->n_values ? graph->n_values : 1;
+  plan->kernel_of = rt_malloc(n * sizeof *plan->kernel_of);
+  plan->first = rt_malloc(n * sizeof *plan->first);
+  plan->keys = rt_calloc(n, sizeof *plan->keys);
+  if (!plan->kernel_of || !plan->first || !plan->keys) {
+    op_plan_free(plan);
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "cpu: out of memory");
+  }
+  char key[2048];
+  for (uint32_t i = 0; i < graph->n_values; i++) {
+    const ir_value *v = graph->values[i];
+    plan->kernel_of[i] = -1;
+    if (!emit_op_supports(v))
+      continue;
+    emit_op_key(v, key, sizeof key);
+    uint32_t k = 0;
+    while (k < plan->n_kernels && strcmp(plan->keys[k], key) != 0)
+      k++;
+    if (k == plan->n_kernels) {
+      plan->keys[k] = rt_strndup(key, strlen(key));
+      if (!plan->keys[k]) {
+        op_plan_free(plan);
+        return rt_error(error, CHORD_ERROR_NO_MEMORY, "cpu: out of memory");
+      }
+      plan->first[k] = v;
+      plan->n_kernels++;
+    }
+    plan->kernel_of[i] = (int32_t)k;
+  }
+  return CHORD_OK;
+}
+
+/* The module of a kernel set and a graph's node kernels. */
+static LLVMModuleRef kernel_module(jit *j, const kernel_set *set, const op_plan *plan) {
   LLVMModuleRef module = jit_new_module(j, "chord_kernels");
+  emit_isa isa = emit_isa_for(jit_get_host(j));
   for (int t = 0; t < IR_DTYPE_COUNT; t++)
     if (set->types[t])
-      emit_qdot(module, (ir_dtype)t, emit_isa_for(jit_get_host(j)));
+      emit_qdot(module, (ir_dtype)t, isa);
+  for (uint32_t k = 0; k < plan->n_kernels; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "chord_op_%u", k);
+    emit_op(module, plan->first[k], name, isa);
+  }
   return module;
 }
 
@@ -93,24 +155,55 @@ static chord_status link_kernels(cpu_program *p, LLVMModuleRef module, chord_err
   return st;
 }
 
-static chord_status build_kernels(cpu_program *p, const ir_graph *graph, chord_error *error) {
-  kernel_set set = kernels_of(graph);
-  if (!set.any)
-    return CHORD_OK;
-  LLVMModuleRef module = kernel_module(p->jit, &set);
-  chord_status st = link_kernels(p, module, error);
-  LLVMDisposeModule(module);
-  for (int t = 0; t < IR_DTYPE_COUNT && st == CHORD_OK; t++) {
-    for (int tiled = 0;
-         set.types[t] && tiled <= (int)emit_qdot_has_tiled((ir_dtype)t) && st == CHORD_OK;
-         tiled++) {
+/* The compiled functions into p->kernels: the matmul kernels by weight type, the node kernels by
+ * value. */
+static chord_status look_up_kernels(cpu_program *p, const ir_graph *graph, const kernel_set *set,
+                                    const op_plan *plan, chord_error *error) {
+  for (int t = 0; t < IR_DTYPE_COUNT; t++) {
+    for (int tiled = 0; set->types[t] && tiled <= (int)emit_qdot_has_tiled((ir_dtype)t); tiled++) {
       char name[64];
       emit_qdot_name((ir_dtype)t, tiled ? "gemv_tiled" : "gemv", name, sizeof name);
       p->kernels.gemv[t][tiled] = (interp_gemv_fn)jit_lookup(p->jit, name, error);
       if (!p->kernels.gemv[t][tiled])
-        st = error ? error->status : CHORD_ERROR_NOT_FOUND;
+        return error ? error->status : CHORD_ERROR_NOT_FOUND;
     }
   }
+  interp_node_fn *by_kernel = rt_calloc(plan->n_kernels ? plan->n_kernels : 1, sizeof *by_kernel);
+  p->nodes = rt_calloc(graph->n_values ? graph->n_values : 1, sizeof *p->nodes);
+  if (!by_kernel || !p->nodes) {
+    rt_free(by_kernel);
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "cpu: out of memory");
+  }
+  chord_status st = CHORD_OK;
+  for (uint32_t k = 0; k < plan->n_kernels && st == CHORD_OK; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "chord_op_%u", k);
+    by_kernel[k] = (interp_node_fn)jit_lookup(p->jit, name, error);
+    if (!by_kernel[k])
+      st = error ? error->status : CHORD_ERROR_NOT_FOUND;
+  }
+  for (uint32_t i = 0; i < graph->n_values && st == CHORD_OK; i++)
+    p->nodes[i] = plan->kernel_of[i] >= 0 ? by_kernel[plan->kernel_of[i]] : NULL;
+  rt_free(by_kernel);
+  p->kernels.node = p->nodes;
+  p->kernels.n_nodes = graph->n_values;
+  return st;
+}
+
+static chord_status build_kernels(cpu_program *p, const ir_graph *graph, chord_error *error) {
+  kernel_set set = kernels_of(graph);
+  op_plan plan;
+  chord_status st = op_plan_make(graph, &plan, error);
+  if (st != CHORD_OK)
+    return st;
+  if (set.any || plan.n_kernels) {
+    LLVMModuleRef module = kernel_module(p->jit, &set, &plan);
+    st = link_kernels(p, module, error);
+    LLVMDisposeModule(module);
+    if (st == CHORD_OK)
+      st = look_up_kernels(p, graph, &set, &plan, error);
+  }
+  op_plan_free(&plan);
   return st;
 }
 
@@ -120,6 +213,7 @@ static void cpu_free_program(void *program) {
     return;
   target_interp.free_program(p->interp);
   jit_free(p->jit);
+  rt_free(p->nodes);
   rt_free(p);
 }
 
@@ -156,7 +250,14 @@ chord_status cpu_target_emit(const ir_graph *graph, bool assembly, char **text,
   if (st != CHORD_OK)
     return st;
   kernel_set set = kernels_of(graph);
-  LLVMModuleRef module = kernel_module(j, &set);
+  op_plan plan;
+  st = op_plan_make(graph, &plan, error);
+  if (st != CHORD_OK) {
+    jit_free(j);
+    return st;
+  }
+  LLVMModuleRef module = kernel_module(j, &set, &plan);
+  op_plan_free(&plan);
   st = jit_optimize(j, module, error);
   if (st == CHORD_OK) {
     *text = assembly ? jit_print_asm(j, module, error) : jit_print_ir(module);
@@ -168,10 +269,15 @@ chord_status cpu_target_emit(const ir_graph *graph, bool assembly, char **text,
   return st;
 }
 
+const interp_kernels *cpu_target_kernels(const void *program) {
+  return &((const cpu_program *)program)->kernels;
+}
+
 const target_info target_cpu = {
     .name = "cpu",
-    .description = "this CPU through LLVM: matmul kernels JIT-compiled for the host (q4_0, q5_0, "
-                   "q8_0, q4_K, q6_K), the other ops in the reference interpreter for now",
+    .description = "this CPU through LLVM: kernels JIT-compiled for the host (quantized matmuls, "
+                   "element-wise, norms, softmax, rope, permutes, quantize), the rest in the "
+                   "reference interpreter's C",
     .supports_op = cpu_supports_op,
     .compile = cpu_compile,
     .free_program = cpu_free_program,

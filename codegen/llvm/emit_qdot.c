@@ -8,86 +8,51 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef struct emitter {
-  LLVMContextRef ctx;
-  LLVMModuleRef module;
-  LLVMBuilderRef b;
-  emit_isa isa;
-  LLVMTypeRef i8, i16, i32, i64, f32, f16, ptr;
-} emitter;
-
-static LLVMTypeRef vec(LLVMTypeRef t, unsigned n) { return LLVMVectorType(t, n); }
-
-static LLVMValueRef i32c(emitter *e, int64_t v) { return LLVMConstInt(e->i32, (uint64_t)v, 1); }
-
-/* A constant vector of n i32 (shuffle masks, shift counts). */
-static LLVMValueRef i32_vector(emitter *e, const int *values, unsigned n) {
-  LLVMValueRef elems[64];
-  for (unsigned i = 0; i < n; i++)
-    elems[i] = i32c(e, values[i]);
-  return LLVMConstVector(elems, n);
-}
-
-static LLVMValueRef splat_i32(emitter *e, int v, unsigned n) {
-  int values[64];
-  for (unsigned i = 0; i < n; i++)
-    values[i] = v;
-  return i32_vector(e, values, n);
-}
-
-static LLVMValueRef byte_ptr(emitter *e, LLVMValueRef base, int64_t offset) {
-  LLVMValueRef index = LLVMConstInt(e->i64, (uint64_t)offset, 0);
-  return LLVMBuildGEP2(e->b, e->i8, base, &index, 1, "");
-}
-
-/* An unaligned load of type t at p. */
-static LLVMValueRef load(emitter *e, LLVMTypeRef t, LLVMValueRef p) {
-  LLVMValueRef v = LLVMBuildLoad2(e->b, t, p, "");
-  LLVMSetAlignment(v, 1);
-  return v;
-}
-
 /* The f16 at p as f32. */
 static LLVMValueRef load_f16(emitter *e, LLVMValueRef p) {
-  return LLVMBuildFPExt(e->b, load(e, e->f16, p), e->f32, "");
+  return LLVMBuildFPExt(e->b, emit_load(e, e->f16, p), e->f32, "");
 }
 
 /* 16 bytes of nibbles at p as 32 levels: the low nibbles (elements 0..15), then the high ones. */
 static LLVMValueRef nibbles(emitter *e, LLVMValueRef p) {
-  LLVMValueRef bytes = LLVMBuildZExt(e->b, load(e, vec(e->i8, 16), p), vec(e->i32, 16), "");
-  LLVMValueRef lo = LLVMBuildAnd(e->b, bytes, splat_i32(e, 15, 16), "");
-  LLVMValueRef hi = LLVMBuildLShr(e->b, bytes, splat_i32(e, 4, 16), "");
+  LLVMValueRef bytes =
+      LLVMBuildZExt(e->b, emit_load(e, emit_vec(e->i8, 16), p), emit_vec(e->i32, 16), "");
+  LLVMValueRef lo = LLVMBuildAnd(e->b, bytes, emit_splat_i32(e, 15, 16), "");
+  LLVMValueRef hi = LLVMBuildLShr(e->b, bytes, emit_splat_i32(e, 4, 16), "");
   int order[32];
   for (int i = 0; i < 32; i++)
     order[i] = i;
-  return LLVMBuildShuffleVector(e->b, lo, hi, i32_vector(e, order, 32), "");
+  return LLVMBuildShuffleVector(e->b, lo, hi, emit_i32_vector(e, order, 32), "");
 }
 
 /* q4_0 (18 bytes: d, 16 bytes of nibbles): level = nibble - 8. */
 static LLVMValueRef levels_q4_0(emitter *e, LLVMValueRef blk) {
-  return LLVMBuildSub(e->b, nibbles(e, byte_ptr(e, blk, 2)), splat_i32(e, 8, 32), "");
+  return LLVMBuildSub(e->b, nibbles(e, emit_byte_ptr(e, blk, 2)), emit_splat_i32(e, 8, 32), "");
 }
 
 /* q5_0 (22 bytes: d, 32 fifth bits as a little-endian u32, nibbles): bit j of the u32 is bit 4
  * of element j; level = value - 16. */
 static LLVMValueRef levels_q5_0(emitter *e, LLVMValueRef blk) {
-  LLVMValueRef qh = load(e, e->i32, byte_ptr(e, blk, 2));
+  LLVMValueRef qh = emit_load(e, e->i32, emit_byte_ptr(e, blk, 2));
   LLVMValueRef qhv =
-      LLVMBuildInsertElement(e->b, LLVMGetUndef(vec(e->i32, 32)), qh, i32c(e, 0), "");
-  qhv = LLVMBuildShuffleVector(e->b, qhv, LLVMGetUndef(vec(e->i32, 32)), splat_i32(e, 0, 32), "");
+      LLVMBuildInsertElement(e->b, LLVMGetUndef(emit_vec(e->i32, 32)), qh, emit_i32(e, 0), "");
+  qhv = LLVMBuildShuffleVector(e->b, qhv, LLVMGetUndef(emit_vec(e->i32, 32)),
+                               emit_splat_i32(e, 0, 32), "");
   int shifts[32];
   for (int i = 0; i < 32; i++)
     shifts[i] = i;
-  LLVMValueRef bits = LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, qhv, i32_vector(e, shifts, 32), ""),
-                                   splat_i32(e, 1, 32), "");
-  LLVMValueRef high = LLVMBuildShl(e->b, bits, splat_i32(e, 4, 32), "");
-  LLVMValueRef v = LLVMBuildOr(e->b, nibbles(e, byte_ptr(e, blk, 6)), high, "");
-  return LLVMBuildSub(e->b, v, splat_i32(e, 16, 32), "");
+  LLVMValueRef bits =
+      LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, qhv, emit_i32_vector(e, shifts, 32), ""),
+                   emit_splat_i32(e, 1, 32), "");
+  LLVMValueRef high = LLVMBuildShl(e->b, bits, emit_splat_i32(e, 4, 32), "");
+  LLVMValueRef v = LLVMBuildOr(e->b, nibbles(e, emit_byte_ptr(e, blk, 6)), high, "");
+  return LLVMBuildSub(e->b, v, emit_splat_i32(e, 16, 32), "");
 }
 
 /* q8_0 (34 bytes: d, 32 signed levels). */
 static LLVMValueRef levels_q8_0(emitter *e, LLVMValueRef blk) {
-  return LLVMBuildSExt(e->b, load(e, vec(e->i8, 32), byte_ptr(e, blk, 2)), vec(e->i32, 32), "");
+  return LLVMBuildSExt(e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, blk, 2)),
+                       emit_vec(e->i32, 32), "");
 }
 
 /* ---- the kernels ----------------------------------------------------------------------------- */
@@ -115,41 +80,10 @@ typedef struct qdot_kind {
   LLVMValueRef (*levels)(emitter *e, LLVMValueRef block);
 } qdot_kind;
 
-static LLVMValueRef gep(emitter *e, LLVMTypeRef t, LLVMValueRef base, LLVMValueRef index) {
-  return LLVMBuildGEP2(e->b, t, base, &index, 1, "");
-}
-
-static LLVMValueRef mul64(emitter *e, LLVMValueRef i, int64_t n) {
-  return LLVMBuildMul(e->b, i, LLVMConstInt(e->i64, (uint64_t)n, 0), "");
-}
-
-static LLVMValueRef add64(emitter *e, LLVMValueRef i, int64_t n) {
-  return LLVMBuildAdd(e->b, i, LLVMConstInt(e->i64, (uint64_t)n, 0), "");
-}
-
-static LLVMValueRef splat(emitter *e, LLVMValueRef x, LLVMTypeRef t, unsigned n) {
-  LLVMValueRef v = LLVMBuildInsertElement(e->b, LLVMGetUndef(vec(t, n)), x, i32c(e, 0), "");
-  return LLVMBuildShuffleVector(e->b, v, LLVMGetUndef(vec(t, n)), splat_i32(e, 0, n), "");
-}
-
-/* A call of an LLVM intrinsic; overload is its one overloaded type, or NULL. */
-static LLVMValueRef intrinsic(emitter *e, const char *name, LLVMTypeRef overload,
-                              LLVMValueRef *args, unsigned n) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  size_t count = overload ? 1 : 0;
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(e->module, id, &overload, count);
-  return LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, &overload, count), fn, args, n, "");
-}
-
-static LLVMValueRef fma_of(emitter *e, LLVMValueRef a, LLVMValueRef x, LLVMValueRef c) {
-  LLVMValueRef args[3] = {a, x, c};
-  return intrinsic(e, "llvm.fma", LLVMTypeOf(c), args, 3);
-}
-
 /* The activation's 32 levels starting at element index (an i64). */
 static LLVMValueRef act_levels(emitter *e, const operands *o, LLVMValueRef index) {
-  return LLVMBuildSExt(e->b, load(e, vec(e->i8, 32), gep(e, e->i8, o->a_q, index)), vec(e->i32, 32),
-                       "");
+  return LLVMBuildSExt(e->b, emit_load(e, emit_vec(e->i8, 32), emit_gep(e, e->i8, o->a_q, index)),
+                       emit_vec(e->i32, 32), "");
 }
 
 /* The eight lanes of 32 products: lane l = the sum of products 4l .. 4l+3. */
@@ -159,8 +93,8 @@ static LLVMValueRef lanes_of(emitter *e, LLVMValueRef products) {
     int pick[8];
     for (int l = 0; l < 8; l++)
       pick[l] = 4 * l + j;
-    LLVMValueRef part = LLVMBuildShuffleVector(e->b, products, LLVMGetUndef(vec(e->i32, 32)),
-                                               i32_vector(e, pick, 8), "");
+    LLVMValueRef part = LLVMBuildShuffleVector(e->b, products, LLVMGetUndef(emit_vec(e->i32, 32)),
+                                               emit_i32_vector(e, pick, 8), "");
     sum = sum ? LLVMBuildAdd(e->b, sum, part, "") : part;
   }
   return sum;
@@ -176,9 +110,9 @@ static LLVMValueRef dot4(emitter *e, LLVMValueRef levels, bool w_unsigned, const
                          LLVMValueRef index) {
   if (e->isa == EMIT_ISA_GENERIC)
     return lanes_of(e, LLVMBuildMul(e->b, levels, act_levels(e, o, index), ""));
-  LLVMTypeRef v32i8 = vec(e->i8, 32), v8i32 = vec(e->i32, 8);
+  LLVMTypeRef v32i8 = emit_vec(e->i8, 32), v8i32 = emit_vec(e->i32, 8);
   LLVMValueRef w = LLVMBuildTrunc(e->b, levels, v32i8, "");
-  LLVMValueRef a = load(e, v32i8, gep(e, e->i8, o->a_q, index));
+  LLVMValueRef a = emit_load(e, v32i8, emit_gep(e, e->i8, o->a_q, index));
   if (!w_unsigned) {
     LLVMValueRef zero = LLVMConstNull(v32i8);
     LLVMValueRef negative = LLVMBuildICmp(e->b, LLVMIntSLT, w, zero, "");
@@ -190,50 +124,50 @@ static LLVMValueRef dot4(emitter *e, LLVMValueRef levels, bool w_unsigned, const
   if (e->isa == EMIT_ISA_VNNI) {
     LLVMValueRef args[3] = {LLVMConstNull(v8i32), LLVMBuildBitCast(e->b, w, v8i32, ""),
                             LLVMBuildBitCast(e->b, a, v8i32, "")};
-    return intrinsic(e, "llvm.x86.avx512.vpdpbusd.256", NULL, args, 3);
+    return emit_intrinsic(e, "llvm.x86.avx512.vpdpbusd.256", NULL, args, 3);
   }
   LLVMValueRef pair_args[2] = {w, a};
-  LLVMValueRef pairs = intrinsic(e, "llvm.x86.avx2.pmadd.ub.sw", NULL, pair_args, 2);
+  LLVMValueRef pairs = emit_intrinsic(e, "llvm.x86.avx2.pmadd.ub.sw", NULL, pair_args, 2);
   LLVMValueRef ones[16];
   for (int i = 0; i < 16; i++)
     ones[i] = LLVMConstInt(e->i16, 1, 0);
   LLVMValueRef quad_args[2] = {pairs, LLVMConstVector(ones, 16)};
-  return intrinsic(e, "llvm.x86.avx2.pmadd.wd", NULL, quad_args, 2);
+  return emit_intrinsic(e, "llvm.x86.avx2.pmadd.wd", NULL, quad_args, 2);
 }
 
 /* 32-element types against q8_0: fma(d_w * d_a, lanes, acc) per block. */
 static void block_32(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i, bool tiled,
                      accumulators *acc) {
   (void)tiled;
-  LLVMValueRef wblk = gep(e, e->i8, o->w, mul64(e, i, k->block_bytes));
-  LLVMValueRef lanes = dot4(e, k->levels(e, wblk), false, o, mul64(e, i, 32));
-  LLVMValueRef d_a = load(e, e->f32, gep(e, e->f32, o->a_d, i));
+  LLVMValueRef wblk = emit_gep(e, e->i8, o->w, emit_mul64(e, i, k->block_bytes));
+  LLVMValueRef lanes = dot4(e, k->levels(e, wblk), false, o, emit_mul64(e, i, 32));
+  LLVMValueRef d_a = emit_load(e, e->f32, emit_gep(e, e->f32, o->a_d, i));
   LLVMValueRef d = LLVMBuildFMul(e->b, load_f16(e, wblk), d_a, "");
-  acc->lanes = fma_of(e, splat(e, d, e->f32, 8), LLVMBuildSIToFP(e->b, lanes, vec(e->f32, 8), ""),
-                      acc->lanes);
+  acc->lanes = emit_fma(e, emit_splat(e, d, e->f32, 8),
+                        LLVMBuildSIToFP(e->b, lanes, emit_vec(e->f32, 8), ""), acc->lanes);
 }
 
 /* A byte of the weight block as i32. */
 static LLVMValueRef byte_at(emitter *e, LLVMValueRef blk, int offset, bool sign) {
-  LLVMValueRef v = load(e, e->i8, byte_ptr(e, blk, offset));
+  LLVMValueRef v = emit_load(e, e->i8, emit_byte_ptr(e, blk, offset));
   return sign ? LLVMBuildSExt(e->b, v, e->i32, "") : LLVMBuildZExt(e->b, v, e->i32, "");
 }
 
 static LLVMValueRef and_c(emitter *e, LLVMValueRef x, int m) {
-  return LLVMBuildAnd(e->b, x, i32c(e, m), "");
+  return LLVMBuildAnd(e->b, x, emit_i32(e, m), "");
 }
 static LLVMValueRef shr_c(emitter *e, LLVMValueRef x, int n) {
-  return LLVMBuildLShr(e->b, x, i32c(e, n), "");
+  return LLVMBuildLShr(e->b, x, emit_i32(e, n), "");
 }
 static LLVMValueRef shl_c(emitter *e, LLVMValueRef x, int n) {
-  return LLVMBuildShl(e->b, x, i32c(e, n), "");
+  return LLVMBuildShl(e->b, x, emit_i32(e, n), "");
 }
 
 /* Eight i32 scalars as <8 x i32>. */
 static LLVMValueRef vector_of(emitter *e, LLVMValueRef *x) {
-  LLVMValueRef v = LLVMGetUndef(vec(e->i32, 8));
+  LLVMValueRef v = LLVMGetUndef(emit_vec(e->i32, 8));
   for (int l = 0; l < 8; l++)
-    v = LLVMBuildInsertElement(e->b, v, x[l], i32c(e, l), "");
+    v = LLVMBuildInsertElement(e->b, v, x[l], emit_i32(e, l), "");
   return v;
 }
 
@@ -243,8 +177,9 @@ static LLVMValueRef weighted_sum(emitter *e, LLVMValueRef sums, int per_block, L
                                  int first, int count, const LLVMValueRef *weights) {
   LLVMValueRef total = NULL;
   for (int s = first; s < first + count; s++) {
-    LLVMValueRef at = add64(e, mul64(e, i, per_block), s);
-    LLVMValueRef sum = LLVMBuildSExt(e->b, load(e, e->i16, gep(e, e->i16, sums, at)), e->i32, "");
+    LLVMValueRef at = emit_add64(e, emit_mul64(e, i, per_block), s);
+    LLVMValueRef sum =
+        LLVMBuildSExt(e->b, emit_load(e, e->i16, emit_gep(e, e->i16, sums, at)), e->i32, "");
     LLVMValueRef p = LLVMBuildMul(e->b, weights[s], sum, "");
     total = total ? LLVMBuildAdd(e->b, total, p, "") : p;
   }
@@ -256,37 +191,37 @@ static LLVMValueRef weighted_sum(emitter *e, LLVMValueRef sums, int per_block, L
 static void finish_super_block(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
                                LLVMValueRef lanes, LLVMValueRef d_w, LLVMValueRef dmin_w,
                                const LLVMValueRef *mins, bool tiled, accumulators *acc) {
-  LLVMValueRef d_a = load(e, e->f32, gep(e, e->f32, o->a_d, i));
+  LLVMValueRef d_a = emit_load(e, e->f32, emit_gep(e, e->f32, o->a_d, i));
   if (!tiled) {
     LLVMValueRef d = LLVMBuildFMul(e->b, d_a, d_w, "");
-    acc->lanes = fma_of(e, splat(e, d, e->f32, 8), LLVMBuildSIToFP(e->b, lanes, vec(e->f32, 8), ""),
-                        acc->lanes);
+    acc->lanes = emit_fma(e, emit_splat(e, d, e->f32, 8),
+                          LLVMBuildSIToFP(e->b, lanes, emit_vec(e->f32, 8), ""), acc->lanes);
     if (k->mins) { /* lane m: sub-blocks 2m and 2m+1, min times the activation's sum of 32 */
-      LLVMValueRef prod = LLVMGetUndef(vec(e->i32, 4));
+      LLVMValueRef prod = LLVMGetUndef(emit_vec(e->i32, 4));
       for (int m = 0; m < 4; m++) {
         LLVMValueRef p = weighted_sum(e, o->a_s32, 8, i, 2 * m, 2, mins);
-        prod = LLVMBuildInsertElement(e->b, prod, p, i32c(e, m), "");
+        prod = LLVMBuildInsertElement(e->b, prod, p, emit_i32(e, m), "");
       }
       LLVMValueRef dmin = LLVMBuildFNeg(e->b, LLVMBuildFMul(e->b, d_a, dmin_w, ""), "");
-      acc->mins = fma_of(e, splat(e, dmin, e->f32, 4),
-                         LLVMBuildSIToFP(e->b, prod, vec(e->f32, 4), ""), acc->mins);
+      acc->mins = emit_fma(e, emit_splat(e, dmin, e->f32, 4),
+                           LLVMBuildSIToFP(e->b, prod, emit_vec(e->f32, 4), ""), acc->mins);
     }
     return;
   }
   /* tiled: res = d_w * s1 (- dmin_w * s2 fused), acc = fma(d_a, res, acc) */
-  LLVMValueRef s1 = intrinsic(e, "llvm.vector.reduce.add", vec(e->i32, 8), &lanes, 1);
+  LLVMValueRef s1 = emit_intrinsic(e, "llvm.vector.reduce.add", emit_vec(e->i32, 8), &lanes, 1);
   LLVMValueRef res = LLVMBuildFMul(e->b, d_w, LLVMBuildSIToFP(e->b, s1, e->f32, ""), "");
   if (k->mins) {
     LLVMValueRef s2 = weighted_sum(e, o->a_s32, 8, i, 0, 8, mins);
-    res = fma_of(e, LLVMBuildFNeg(e->b, dmin_w, ""), LLVMBuildSIToFP(e->b, s2, e->f32, ""), res);
+    res = emit_fma(e, LLVMBuildFNeg(e->b, dmin_w, ""), LLVMBuildSIToFP(e->b, s2, e->f32, ""), res);
   }
-  acc->sum = fma_of(e, d_a, res, acc->sum);
+  acc->sum = emit_fma(e, d_a, res, acc->sum);
 }
 
 /* q4_K (144 bytes: d, dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles). */
 static void block_q4_k(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
                        bool tiled, accumulators *acc) {
-  LLVMValueRef wblk = gep(e, e->i8, o->w, mul64(e, i, k->block_bytes));
+  LLVMValueRef wblk = emit_gep(e, e->i8, o->w, emit_mul64(e, i, k->block_bytes));
   LLVMValueRef b[12], scale[8], min[8];
   for (int j = 0; j < 12; j++)
     b[j] = byte_at(e, wblk, 4 + j, false);
@@ -302,16 +237,17 @@ static void block_q4_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
   LLVMValueRef lanes = NULL;
   for (int c = 0; c < 8; c++) { /* chunk c: low (c even) or high nibbles of 32 bytes */
     LLVMValueRef bytes = LLVMBuildZExt(
-        e->b, load(e, vec(e->i8, 32), byte_ptr(e, wblk, 16 + 32 * (c / 2))), vec(e->i32, 32), "");
-    LLVMValueRef levels = c % 2 ? LLVMBuildLShr(e->b, bytes, splat_i32(e, 4, 32), "")
-                                : LLVMBuildAnd(e->b, bytes, splat_i32(e, 15, 32), "");
-    LLVMValueRef a_index = add64(e, mul64(e, i, 256), 32 * c);
-    LLVMValueRef part =
-        LLVMBuildMul(e->b, dot4(e, levels, true, o, a_index), splat(e, scale[c], e->i32, 8), "");
+        e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, wblk, 16 + 32 * (c / 2))),
+        emit_vec(e->i32, 32), "");
+    LLVMValueRef levels = c % 2 ? LLVMBuildLShr(e->b, bytes, emit_splat_i32(e, 4, 32), "")
+                                : LLVMBuildAnd(e->b, bytes, emit_splat_i32(e, 15, 32), "");
+    LLVMValueRef a_index = emit_add64(e, emit_mul64(e, i, 256), 32 * c);
+    LLVMValueRef part = LLVMBuildMul(e->b, dot4(e, levels, true, o, a_index),
+                                     emit_splat(e, scale[c], e->i32, 8), "");
     lanes = lanes ? LLVMBuildAdd(e->b, lanes, part, "") : part;
   }
-  finish_super_block(e, k, o, i, lanes, load_f16(e, wblk), load_f16(e, byte_ptr(e, wblk, 2)), min,
-                     tiled, acc);
+  finish_super_block(e, k, o, i, lanes, load_f16(e, wblk), load_f16(e, emit_byte_ptr(e, wblk, 2)),
+                     min, tiled, acc);
 }
 
 /* q6_K (210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 signed scales, d). Levels
@@ -319,26 +255,28 @@ static void block_q4_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
  * takes it. */
 static void block_q6_k(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
                        bool tiled, accumulators *acc) {
-  LLVMValueRef wblk = gep(e, e->i8, o->w, mul64(e, i, k->block_bytes));
+  LLVMValueRef wblk = emit_gep(e, e->i8, o->w, emit_mul64(e, i, k->block_bytes));
   LLVMValueRef sc[16];
   for (int s = 0; s < 16; s++)
     sc[s] = byte_at(e, wblk, 192 + s, true);
   LLVMValueRef lanes = NULL;
   for (int c = 0; c < 8; c++) {
     int half = c / 4, t = c % 4;
-    LLVMValueRef low =
-        LLVMBuildZExt(e->b, load(e, vec(e->i8, 32), byte_ptr(e, wblk, 64 * half + (t & 1) * 32)),
-                      vec(e->i32, 32), "");
-    low = t < 2 ? LLVMBuildAnd(e->b, low, splat_i32(e, 15, 32), "")
-                : LLVMBuildLShr(e->b, low, splat_i32(e, 4, 32), "");
+    LLVMValueRef low = LLVMBuildZExt(
+        e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, wblk, 64 * half + (t & 1) * 32)),
+        emit_vec(e->i32, 32), "");
+    low = t < 2 ? LLVMBuildAnd(e->b, low, emit_splat_i32(e, 15, 32), "")
+                : LLVMBuildLShr(e->b, low, emit_splat_i32(e, 4, 32), "");
     LLVMValueRef high = LLVMBuildZExt(
-        e->b, load(e, vec(e->i8, 32), byte_ptr(e, wblk, 128 + 32 * half)), vec(e->i32, 32), "");
-    high = LLVMBuildShl(e->b,
-                        LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, high, splat_i32(e, 2 * t, 32), ""),
-                                     splat_i32(e, 3, 32), ""),
-                        splat_i32(e, 4, 32), "");
+        e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, wblk, 128 + 32 * half)),
+        emit_vec(e->i32, 32), "");
+    high =
+        LLVMBuildShl(e->b,
+                     LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, high, emit_splat_i32(e, 2 * t, 32), ""),
+                                  emit_splat_i32(e, 3, 32), ""),
+                     emit_splat_i32(e, 4, 32), "");
     LLVMValueRef levels = LLVMBuildOr(e->b, low, high, "");
-    LLVMValueRef a_index = add64(e, mul64(e, i, 256), 32 * c);
+    LLVMValueRef a_index = emit_add64(e, emit_mul64(e, i, 256), 32 * c);
     LLVMValueRef scales[8];
     for (int l = 0; l < 8; l++)
       scales[l] = sc[2 * c + l / 4];
@@ -352,7 +290,7 @@ static void block_q6_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
     bias[l] = shl_c(e, t, 5); /* times 32 */
   }
   lanes = LLVMBuildSub(e->b, lanes, vector_of(e, bias), "");
-  finish_super_block(e, k, o, i, lanes, load_f16(e, byte_ptr(e, wblk, 208)), NULL, NULL, tiled,
+  finish_super_block(e, k, o, i, lanes, load_f16(e, emit_byte_ptr(e, wblk, 208)), NULL, NULL, tiled,
                      acc);
 }
 
@@ -393,14 +331,14 @@ static LLVMValueRef hsum(emitter *e, LLVMValueRef acc, unsigned n) {
     }
     LLVMValueRef undef = LLVMGetUndef(LLVMTypeOf(x));
     if (width == 2) {
-      return LLVMBuildFAdd(e->b, LLVMBuildExtractElement(e->b, x, i32c(e, 0), ""),
-                           LLVMBuildExtractElement(e->b, x, i32c(e, 1), ""), "");
+      return LLVMBuildFAdd(e->b, LLVMBuildExtractElement(e->b, x, emit_i32(e, 0), ""),
+                           LLVMBuildExtractElement(e->b, x, emit_i32(e, 1), ""), "");
     }
-    x = LLVMBuildFAdd(e->b,
-                      LLVMBuildShuffleVector(e->b, x, undef, i32_vector(e, hi, width / 2), ""),
-                      LLVMBuildShuffleVector(e->b, x, undef, i32_vector(e, lo, width / 2), ""), "");
+    x = LLVMBuildFAdd(
+        e->b, LLVMBuildShuffleVector(e->b, x, undef, emit_i32_vector(e, hi, width / 2), ""),
+        LLVMBuildShuffleVector(e->b, x, undef, emit_i32_vector(e, lo, width / 2), ""), "");
   }
-  return LLVMBuildExtractElement(e->b, x, i32c(e, 0), "");
+  return LLVMBuildExtractElement(e->b, x, emit_i32(e, 0), "");
 }
 
 /* float chord_qdot_T(w, a_q, a_d, a_s16, a_s32, k): one weight row against one activation row. */
@@ -416,18 +354,18 @@ static LLVMValueRef emit_dot(emitter *e, const qdot_kind *k, bool tiled, const c
   LLVMValueRef n_blocks = LLVMBuildSDiv(e->b, LLVMGetParam(fn, 5),
                                         LLVMConstInt(e->i64, (uint64_t)k->block_elems, 0), "");
   LLVMValueRef zero64 = LLVMConstInt(e->i64, 0, 0);
-  accumulators zero = {LLVMConstNull(vec(e->f32, 8)), LLVMConstNull(vec(e->f32, 4)),
+  accumulators zero = {LLVMConstNull(emit_vec(e->f32, 8)), LLVMConstNull(emit_vec(e->f32, 4)),
                        LLVMConstNull(e->f32)};
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, n_blocks, zero64, ""), loop, done);
 
   LLVMPositionBuilderAtEnd(e->b, loop);
   LLVMValueRef i = LLVMBuildPhi(e->b, e->i64, "i");
-  accumulators phi = {LLVMBuildPhi(e->b, vec(e->f32, 8), "lanes"),
-                      LLVMBuildPhi(e->b, vec(e->f32, 4), "mins"),
+  accumulators phi = {LLVMBuildPhi(e->b, emit_vec(e->f32, 8), "lanes"),
+                      LLVMBuildPhi(e->b, emit_vec(e->f32, 4), "mins"),
                       LLVMBuildPhi(e->b, e->f32, "sum")};
   accumulators next = phi;
   k->block(e, k, &o, i, tiled, &next);
-  LLVMValueRef next_i = add64(e, i, 1);
+  LLVMValueRef next_i = emit_add64(e, i, 1);
   LLVMBasicBlockRef loop_end = LLVMGetInsertBlock(e->b);
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next_i, n_blocks, ""), loop, done);
   LLVMAddIncoming(i, (LLVMValueRef[]){zero64, next_i}, (LLVMBasicBlockRef[]){entry, loop_end}, 2);
@@ -471,50 +409,33 @@ static void emit_gemv(emitter *e, LLVMValueRef dot, const char *name) {
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, rows, zero64, ""), loop, done);
   LLVMPositionBuilderAtEnd(e->b, loop);
   LLVMValueRef r = LLVMBuildPhi(e->b, e->i64, "r");
-  LLVMValueRef args[6] = {gep(e, e->i8, w, LLVMBuildMul(e->b, r, row_bytes, "")),
+  LLVMValueRef args[6] = {emit_gep(e, e->i8, w, LLVMBuildMul(e->b, r, row_bytes, "")),
                           LLVMGetParam(fn, 3),
                           LLVMGetParam(fn, 4),
                           LLVMGetParam(fn, 5),
                           LLVMGetParam(fn, 6),
                           LLVMGetParam(fn, 7)};
   LLVMValueRef v = LLVMBuildCall2(e->b, LLVMGlobalGetValueType(dot), dot, args, 6, "");
-  LLVMBuildStore(e->b, v, gep(e, e->f32, y, r));
-  LLVMValueRef next = add64(e, r, 1);
+  LLVMBuildStore(e->b, v, emit_gep(e, e->f32, y, r));
+  LLVMValueRef next = emit_add64(e, r, 1);
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next, rows, ""), loop, done);
   LLVMAddIncoming(r, (LLVMValueRef[]){zero64, next}, (LLVMBasicBlockRef[]){entry, loop}, 2);
   LLVMPositionBuilderAtEnd(e->b, done);
   LLVMBuildRetVoid(e->b);
 }
 
-emit_isa emit_isa_for(const jit_host *host) {
-  if (jit_host_has(host, "avx512vnni") && jit_host_has(host, "avx512vl"))
-    return EMIT_ISA_VNNI;
-  if (jit_host_has(host, "avxvnni"))
-    return EMIT_ISA_VNNI;
-  if (jit_host_has(host, "avx2"))
-    return EMIT_ISA_AVX2;
-  return EMIT_ISA_GENERIC;
-}
-
 bool emit_qdot(LLVMModuleRef module, ir_dtype weight, emit_isa isa) {
   const qdot_kind *k = kind_get(weight);
   if (!k)
     return false;
-  emitter e = {.ctx = LLVMGetModuleContext(module), .module = module, .isa = isa};
-  e.b = LLVMCreateBuilderInContext(e.ctx);
-  e.i8 = LLVMInt8TypeInContext(e.ctx);
-  e.i16 = LLVMInt16TypeInContext(e.ctx);
-  e.i32 = LLVMInt32TypeInContext(e.ctx);
-  e.i64 = LLVMInt64TypeInContext(e.ctx);
-  e.f32 = LLVMFloatTypeInContext(e.ctx);
-  e.f16 = LLVMHalfTypeInContext(e.ctx);
-  e.ptr = LLVMPointerTypeInContext(e.ctx, 0);
+  emitter e;
+  emitter_init(&e, module, isa);
   for (int tiled = 0; tiled <= (k->block_elems == 256); tiled++) {
     char dot[64], gemv[64];
     emit_qdot_name(weight, tiled ? "qdot_tiled" : "qdot", dot, sizeof dot);
     emit_qdot_name(weight, tiled ? "gemv_tiled" : "gemv", gemv, sizeof gemv);
     emit_gemv(&e, emit_dot(&e, k, tiled, dot), gemv);
   }
-  LLVMDisposeBuilder(e.b);
+  emitter_dispose(&e);
   return true;
 }

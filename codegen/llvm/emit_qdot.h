@@ -23,19 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "codegen/llvm/jit.h"
+#include "codegen/llvm/emitter.h"
 #include "ir/dtype.h"
-
-/* The byte dot products the kernels are written with: plain LLVM vector arithmetic (any host),
- * or the x86 instructions llama.cpp's kernels use. Every choice gives the same integers. */
-typedef enum emit_isa {
-  EMIT_ISA_GENERIC,
-  EMIT_ISA_AVX2, /* vpmaddubsw + vpmaddwd */
-  EMIT_ISA_VNNI, /* vpdpbusd (AVX-VNNI or AVX-512 VNNI with VL) */
-} emit_isa;
-
-/* The best the host has. */
-emit_isa emit_isa_for(const jit_host *host);
 
 typedef float (*chord_qdot_fn)(const uint8_t *w, const int8_t *a_q, const float *a_d,
                                const int16_t *a_s16, const int16_t *a_s32, int64_t k);

@@ -124,6 +124,17 @@ chord_status jit_create(jit **out, int opt_level, chord_error *error) {
     jit_free(j);
     return st;
   }
+  /* generated code calls the C library's math functions (tanhf, cosf, ...; emitter.h's
+   * emit_libm): resolved in this process, so they are the very functions the interpreter calls */
+  LLVMOrcDefinitionGeneratorRef process = NULL;
+  err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+      &process, LLVMOrcLLJITGetGlobalPrefix(j->lljit), NULL, NULL);
+  if (err) {
+    st = llvm_error(error, err, "cannot resolve the process's symbols");
+    jit_free(j);
+    return st;
+  }
+  LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->lljit), process);
   j->context = LLVMOrcCreateNewThreadSafeContext();
   *out = j;
   return CHORD_OK;

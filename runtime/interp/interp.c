@@ -92,11 +92,12 @@ static chord_status buffer_alloc(interp_session *s, const ir_value *v, interp_bu
   chord_status st = buffer_shape(s, v, b, error);
   if (st != CHORD_OK)
     return st;
+  /* not zeroed: every op writes each element of its result (zeroing was 10% of a decode step) */
   size_t n = (size_t)(b->count ? b->count : 1);
   if (v->type.dtype == IR_DTYPE_I32)
-    b->i = rt_calloc(n, sizeof(int32_t));
+    b->i = rt_malloc(n * sizeof(int32_t));
   else
-    b->f = rt_calloc(n, sizeof(float));
+    b->f = rt_malloc(n * sizeof(float));
   if (!b->i && !b->f)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory for %%%" PRIu32, v->index);
   return CHORD_OK;
@@ -1045,6 +1046,40 @@ static chord_status load_weight(interp_session *s, const ir_value *v, interp_buf
   return CHORD_OK;
 }
 
+/* A node through a target's compiled kernel (interp_kernels.node): the operands as dense arrays
+ * (an f32 weight read where it is mapped), and for quantize the encoding allocated for it to
+ * write, so that matmul finds it as op_quantize leaves it. */
+static chord_status run_kernel(interp_session *s, const ir_value *v, interp_buffer *y,
+                               interp_node_fn kernel, chord_error *error) {
+  void *buffers[2 + INTERP_FUSED_OPERANDS];
+  if (v->n_operands > INTERP_FUSED_OPERANDS)
+    return rt_error(error, CHORD_ERROR_INVALID, "%%%" PRIu32 ": too many operands for a kernel",
+                    v->index);
+  buffers[0] = y->f ? (void *)y->f : (void *)y->i;
+  for (uint32_t o = 0; o < v->n_operands; o++) {
+    interp_buffer *x = operand_buffer(s, v, o);
+    if (!x->f && !x->i && x->rows && x->row_type == IR_DTYPE_F32) {
+      buffers[1 + o] = (void *)x->rows;
+      continue;
+    }
+    chord_status st = buffer_materialize(x, error);
+    if (st != CHORD_OK)
+      return st;
+    buffers[1 + o] = x->f ? (void *)x->f : (void *)x->i;
+  }
+  if (v->op == IR_OP_QUANTIZE) {
+    const ir_dtype_info *info = ir_dtype_get(v->type.dtype);
+    size_t bytes = (size_t)(y->count / info->block_elems) * info->block_bytes;
+    y->encoded = rt_malloc(bytes ? bytes : 1);
+    if (!y->encoded)
+      return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
+    y->encoded_type = v->type.dtype;
+    buffers[1 + v->n_operands] = y->encoded;
+  }
+  kernel(buffers, s->tokens, s->positions);
+  return CHORD_OK;
+}
+
 static chord_status run_value(interp_session *s, const ir_value *v, chord_error *error) {
   interp_buffer *b = &s->buffers[v->index];
   buffer_release(b);
@@ -1084,8 +1119,11 @@ static chord_status run_value(interp_session *s, const ir_value *v, chord_error 
     if (!table->rows && !table->f)
       st = buffer_materialize(table, error);
   }
-  if (st == CHORD_OK)
-    st = op_functions[v->op](s, v, b, error);
+  if (st == CHORD_OK) {
+    interp_node_fn kernel =
+        s->kernels && v->index < s->kernels->n_nodes ? s->kernels->node[v->index] : NULL;
+    st = kernel ? run_kernel(s, v, b, kernel, error) : op_functions[v->op](s, v, b, error);
+  }
   return st;
 }
 

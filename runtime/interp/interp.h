@@ -25,7 +25,8 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
                          chord_error *error);
 void interp_free(interp_session *session);
 
-/* Threads for matmul (default 1). */
+/* Threads for matmul (default 1): a pool of workers kept for the session (runtime/platform/pool.h).
+ */
 void interp_set_threads(interp_session *session, int n_threads);
 
 /* Compiled kernels a target can lend the interpreter for its integer matmuls (the CPU target's
@@ -36,8 +37,14 @@ void interp_set_threads(interp_session *session, int n_threads);
 typedef void (*interp_gemv_fn)(const uint8_t *w, int64_t row_bytes, int64_t rows, const int8_t *a_q,
                                const float *a_d, const int16_t *a_s16, const int16_t *a_s32,
                                int64_t k, float *y);
+/* A node's compiled kernel (codegen/llvm/emit_ops.h): buffers[0] the result, buffers[1 + i]
+ * operand i (dense f32 or i32), for quantize buffers[1 + n_operands] the result's encoding. */
+typedef void (*interp_node_fn)(void *const *buffers, int64_t tokens, int64_t positions);
 typedef struct interp_kernels {
   interp_gemv_fn gemv[IR_DTYPE_COUNT][2];
+  /* node[i] runs value i of the graph, or is NULL (the interpreter's C); n_nodes entries */
+  const interp_node_fn *node;
+  uint32_t n_nodes;
 } interp_kernels;
 
 /* The kernels must outlive the session; NULL: none. */

@@ -1,0 +1,640 @@
+/* Node kernels as LLVM IR (codegen/llvm/emit_ops.h). Each emitter writes the loop nest of the
+ * interpreter's function for its op (runtime/interp/interp.c) with the same float operations in
+ * the same order: no fast-math flags, so LLVM may vectorize the element-wise loops (each element
+ * is computed alone) but never reassociates a sum or contracts a multiply-add that the
+ * interpreter does not fuse. */
+#include "codegen/llvm/emit_ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The kernel's arguments, loaded. */
+typedef struct kernel_args {
+  LLVMValueRef y, x[8], encoding, tokens, positions;
+} kernel_args;
+
+enum { MAX_OPERANDS = 8 };
+
+typedef struct op_emitter {
+  ir_op op;
+  bool (*supports)(const ir_value *v);
+  void (*emit)(emitter *e, const ir_value *v, const kernel_args *a);
+} op_emitter;
+
+/* ---- attributes and shapes --------------------------------------------------------------- */
+
+static double attr_float(const ir_value *v, ir_attr_id id, double fallback) {
+  const ir_attr *a = ir_value_attr(v, id);
+  return a ? a->as.f : fallback;
+}
+
+static int64_t attr_int(const ir_value *v, ir_attr_id id, int64_t fallback) {
+  const ir_attr *a = ir_value_attr(v, id);
+  return a ? a->as.i : fallback;
+}
+
+/* A dimension's value at the step's T and P. */
+static LLVMValueRef dim_value(emitter *e, const kernel_args *a, ir_dim d) {
+  LLVMValueRef x = emit_i64(e, d.c);
+  if (d.t)
+    x = LLVMBuildAdd(e->b, x, emit_mul64(e, a->tokens, d.t), "");
+  if (d.p)
+    x = LLVMBuildAdd(e->b, x, emit_mul64(e, a->positions, d.p), "");
+  return x;
+}
+
+static LLVMValueRef dim_of(emitter *e, const kernel_args *a, const ir_type *t, uint32_t d) {
+  return dim_value(e, a, t->dims[d]);
+}
+
+/* The element count of a type, and the length of its last dim. */
+static LLVMValueRef count_of(emitter *e, const kernel_args *a, const ir_type *t) {
+  LLVMValueRef n = emit_i64(e, 1);
+  for (uint32_t d = 0; d < t->rank; d++)
+    n = LLVMBuildMul(e->b, n, dim_of(e, a, t, d), "");
+  return n;
+}
+
+static LLVMValueRef last_of(emitter *e, const kernel_args *a, const ir_type *t) {
+  return t->rank ? dim_of(e, a, t, t->rank - 1) : emit_i64(e, 1);
+}
+
+static bool all_f32(const ir_value *v) {
+  if (v->type.dtype != IR_DTYPE_F32 || v->n_operands > MAX_OPERANDS)
+    return false;
+  for (uint32_t o = 0; o < v->n_operands; o++)
+    if (v->operands[o]->type.dtype != IR_DTYPE_F32)
+      return false;
+  return true;
+}
+
+static bool const_dim(ir_dim d, int64_t c) { return ir_dim_is_const(d) && d.c == c; }
+
+/* ---- the ggml exponential ---------------------------------------------------------------- */
+
+/* float chord_expf(float): the interpreter's simd_expf (ggml_v_expf's arithmetic), once per
+ * module, internal (inlined where used). */
+static LLVMValueRef expf_function(emitter *e) {
+  LLVMValueRef fn = LLVMGetNamedFunction(e->module, "chord_expf");
+  if (fn)
+    return fn;
+  LLVMBasicBlockRef saved_block = LLVMGetInsertBlock(e->b);
+  LLVMValueRef saved_fn = e->fn;
+  fn = emit_begin(e, "chord_expf", e->f32, &e->f32, 1);
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  LLVMValueRef x = LLVMGetParam(fn, 0);
+  LLVMValueRef shift = emit_f32(e, 0x1.8p23f);
+  LLVMValueRef z = emit_fma(e, x, emit_f32(e, 0x1.715476p+0f), shift);
+  LLVMValueRef n = LLVMBuildFSub(e->b, z, shift, "");
+  LLVMValueRef neg_n = LLVMBuildFNeg(e->b, n, "");
+  LLVMValueRef b = emit_fma(e, neg_n, emit_f32(e, 0x1.7f7d1cp-20f),
+                            emit_fma(e, neg_n, emit_f32(e, 0x1.62e4p-1f), x));
+  LLVMValueRef u = LLVMBuildFMul(e->b, b, b, "");
+  LLVMValueRef p = emit_fma(
+      e,
+      emit_fma(e, emit_fma(e, emit_f32(e, 0x1.0e4020p-7f), b, emit_f32(e, 0x1.573e2ep-5f)), u,
+               emit_fma(e, emit_f32(e, 0x1.555e66p-3f), b, emit_f32(e, 0x1.fffdb6p-2f))),
+      u, emit_fma(e, emit_f32(e, 0x1.ffffecp-1f), b, emit_f32(e, 1.0f)));
+  LLVMValueRef big = LLVMBuildFCmp(e->b, LLVMRealOGT, emit_intrinsic(e, "llvm.fabs", e->f32, &n, 1),
+                                   emit_f32(e, 192.0f), "");
+  /* n is an integer below 2^31 in magnitude here; elsewhere the scaled value is not used */
+  LLVMValueRef ni =
+      LLVMBuildFPToSI(e->b, LLVMBuildSelect(e->b, big, emit_f32(e, 0), n, ""), e->i32, "");
+  /* ldexpf (the interpreter's; AVX-512's scalef): llvm.ldexp, overloaded on both its types */
+  LLVMTypeRef ldexp_types[2] = {e->f32, e->i32};
+  unsigned id = LLVMLookupIntrinsicID("llvm.ldexp", 10);
+  LLVMValueRef ldexp = LLVMGetIntrinsicDeclaration(e->module, id, ldexp_types, 2);
+  LLVMValueRef scaled = LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, ldexp_types, 2),
+                                       ldexp, (LLVMValueRef[]){p, ni}, 2, "");
+  LLVMValueRef huge = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, n, emit_f32(e, 0), ""),
+                                      emit_f32(e, INFINITY), emit_f32(e, 0), "");
+  LLVMValueRef r = LLVMBuildSelect(e->b, big, huge, scaled, "");
+  LLVMValueRef is_nan = LLVMBuildFCmp(e->b, LLVMRealUNO, n, n, "");
+  r = LLVMBuildSelect(e->b, is_nan, LLVMBuildFAdd(e->b, x, x, ""), r, "");
+  LLVMBuildRet(e->b, r);
+  e->fn = saved_fn;
+  LLVMPositionBuilderAtEnd(e->b, saved_block);
+  return fn;
+}
+
+static LLVMValueRef ggml_expf(emitter *e, LLVMValueRef x) {
+  LLVMValueRef fn = expf_function(e);
+  return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, &x, 1, "");
+}
+
+/* ---- element-wise ------------------------------------------------------------------------ */
+
+static LLVMValueRef f16_round(emitter *e, LLVMValueRef x) {
+  return LLVMBuildFPExt(e->b, LLVMBuildFPTrunc(e->b, x, e->f16, ""), e->f32, "");
+}
+
+/* 0.5 x (1 + tanh(sqrt(2/pi) x (1 + 0.044715 x^2))), the interpreter's order and its one fma. */
+static LLVMValueRef gelu_tanh(emitter *e, LLVMValueRef x) {
+  LLVMValueRef inner =
+      emit_fma(e, LLVMBuildFMul(e->b, emit_f32(e, 0.044715f), x, ""), x, emit_f32(e, 1.0f));
+  LLVMValueRef arg = LLVMBuildFMul(
+      e->b, LLVMBuildFMul(e->b, emit_f32(e, 0.79788456080286535587989211986876f), x, ""), inner,
+      "");
+  LLVMValueRef t = LLVMBuildFAdd(e->b, emit_f32(e, 1.0f), emit_libm(e, "tanhf", arg), "");
+  return LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, emit_f32(e, 0.5f), x, ""), t, "");
+}
+
+static LLVMValueRef gelu_erf(emitter *e, LLVMValueRef x) {
+  LLVMValueRef arg = LLVMBuildFMul(e->b, x, emit_f32(e, 0.7071067811865476f), "");
+  LLVMValueRef t = LLVMBuildFAdd(e->b, emit_f32(e, 1.0f), emit_libm(e, "erff", arg), "");
+  return LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, emit_f32(e, 0.5f), x, ""), t, "");
+}
+
+/* ggml's f16 gelu table: input and result rounded to f16, tails passed through. */
+static LLVMValueRef gelu_tanh_f16(emitter *e, LLVMValueRef x) {
+  LLVMValueRef mid = f16_round(e, gelu_tanh(e, f16_round(e, x)));
+  LLVMValueRef low = LLVMBuildFCmp(e->b, LLVMRealOLE, x, emit_f32(e, -10.0f), "");
+  LLVMValueRef high = LLVMBuildFCmp(e->b, LLVMRealOGE, x, emit_f32(e, 10.0f), "");
+  return LLVMBuildSelect(e->b, low, emit_f32(e, 0.0f), LLVMBuildSelect(e->b, high, x, mid, ""), "");
+}
+
+static LLVMValueRef unary_value(emitter *e, const ir_value *v, LLVMValueRef x) {
+  switch (v->op) {
+  case IR_OP_SCALE:
+    return LLVMBuildFMul(e->b, x, emit_f32(e, (float)attr_float(v, IR_ATTR_SCALE, 1.0)), "");
+  case IR_OP_SILU:
+    return LLVMBuildFDiv(
+        e->b, x,
+        LLVMBuildFAdd(e->b, emit_f32(e, 1.0f), ggml_expf(e, LLVMBuildFNeg(e->b, x, "")), ""), "");
+  case IR_OP_TANH: return emit_libm(e, "tanhf", x);
+  default: {
+    int64_t approx = attr_int(v, IR_ATTR_APPROX, 0);
+    return approx == 1 ? gelu_erf(e, x) : approx == 2 ? gelu_tanh_f16(e, x) : gelu_tanh(e, x);
+  }
+  }
+}
+
+static bool supports_unary(const ir_value *v) { return all_f32(v) && v->n_operands == 1; }
+
+static void emit_unary(emitter *e, const ir_value *v, const kernel_args *a) {
+  emit_loop l;
+  LLVMValueRef i = emit_for(e, &l, emit_i64(e, 0), count_of(e, a, &v->type), 1);
+  emit_store_at(e, unary_value(e, v, emit_load_at(e, e->f32, a->x[0], i)), a->y, i);
+  emit_end(e, &l);
+}
+
+/* How a binary operand lines up with the result: element for element, one row repeated along
+ * the last dim, or one value. */
+typedef enum broadcast {
+  BROADCAST_NONE,
+  BROADCAST_SAME,
+  BROADCAST_ROW,
+  BROADCAST_SCALAR
+} broadcast;
+
+static broadcast broadcast_of(const ir_type *y, const ir_type *x) {
+  if (x->rank == y->rank) {
+    bool same = true;
+    for (uint32_t d = 0; d < y->rank; d++)
+      same = same && ir_dim_equal(x->dims[d], y->dims[d]);
+    if (same)
+      return BROADCAST_SAME;
+  }
+  if (x->rank > y->rank)
+    return BROADCAST_NONE;
+  bool ones = true; /* every dim of x but the last is 1 */
+  for (uint32_t d = 0; d + 1 < x->rank; d++)
+    ones = ones && const_dim(x->dims[d], 1);
+  if (ones && (x->rank == 0 || const_dim(x->dims[x->rank - 1], 1)))
+    return BROADCAST_SCALAR;
+  if (ones && y->rank && ir_dim_equal(x->dims[x->rank - 1], y->dims[y->rank - 1]))
+    return BROADCAST_ROW;
+  return BROADCAST_NONE;
+}
+
+static bool supports_binary(const ir_value *v) {
+  return all_f32(v) && v->n_operands == 2 &&
+         broadcast_of(&v->type, &v->operands[0]->type) != BROADCAST_NONE &&
+         broadcast_of(&v->type, &v->operands[1]->type) != BROADCAST_NONE;
+}
+
+static LLVMValueRef broadcast_index(emitter *e, broadcast mode, LLVMValueRef flat,
+                                    LLVMValueRef column) {
+  return mode == BROADCAST_SAME ? flat : mode == BROADCAST_ROW ? column : emit_i64(e, 0);
+}
+
+static void emit_binary(emitter *e, const ir_value *v, const kernel_args *a) {
+  broadcast ma = broadcast_of(&v->type, &v->operands[0]->type);
+  broadcast mb = broadcast_of(&v->type, &v->operands[1]->type);
+  LLVMValueRef k = last_of(e, a, &v->type);
+  LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
+  emit_loop lr, lj;
+  LLVMValueRef r = emit_for(e, &lr, emit_i64(e, 0), rows, 1);
+  LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), k, 1);
+  LLVMValueRef flat = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, r, k, ""), j, "");
+  LLVMValueRef x0 = emit_load_at(e, e->f32, a->x[0], broadcast_index(e, ma, flat, j));
+  LLVMValueRef x1 = emit_load_at(e, e->f32, a->x[1], broadcast_index(e, mb, flat, j));
+  LLVMValueRef y =
+      v->op == IR_OP_ADD ? LLVMBuildFAdd(e->b, x0, x1, "") : LLVMBuildFMul(e->b, x0, x1, "");
+  emit_store_at(e, y, a->y, flat);
+  emit_end(e, &lj);
+  emit_end(e, &lr);
+}
+
+/* ---- reductions along the last dim ------------------------------------------------------- */
+
+static bool supports_rows(const ir_value *v) {
+  return all_f32(v) && v->n_operands == 1 && v->type.rank >= 1;
+}
+
+/* rms_norm and layer_norm: f32 products, double sums, the mean, variance and scale in f32. */
+static void emit_norm(emitter *e, const ir_value *v, const kernel_args *a) {
+  bool layer = v->op == IR_OP_LAYER_NORM;
+  LLVMValueRef eps = emit_f32(e, (float)attr_float(v, IR_ATTR_EPS, 0));
+  LLVMValueRef k = last_of(e, a, &v->type);
+  LLVMValueRef kd = LLVMBuildSIToFP(e->b, k, e->f64, "");
+  LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
+  emit_loop lr, l;
+  LLVMValueRef r = emit_for(e, &lr, emit_i64(e, 0), rows, 1);
+  LLVMValueRef in = emit_gep(e, e->f32, a->x[0], LLVMBuildMul(e->b, r, k, ""));
+  LLVMValueRef out = emit_gep(e, e->f32, a->y, LLVMBuildMul(e->b, r, k, ""));
+  LLVMValueRef mean = emit_f32(e, 0.0f);
+  if (layer) {
+    LLVMValueRef sum = emit_var(e, e->f64, emit_f64(e, 0));
+    LLVMValueRef j = emit_for(e, &l, emit_i64(e, 0), k, 1);
+    LLVMValueRef x = LLVMBuildFPExt(e->b, emit_load_at(e, e->f32, in, j), e->f64, "");
+    emit_set(e, sum, LLVMBuildFAdd(e->b, emit_get(e, e->f64, sum), x, ""));
+    emit_end(e, &l);
+    mean =
+        LLVMBuildFPTrunc(e->b, LLVMBuildFDiv(e->b, emit_get(e, e->f64, sum), kd, ""), e->f32, "");
+  }
+  LLVMValueRef sum2 = emit_var(e, e->f64, emit_f64(e, 0));
+  LLVMValueRef j = emit_for(e, &l, emit_i64(e, 0), k, 1);
+  LLVMValueRef d = LLVMBuildFSub(e->b, emit_load_at(e, e->f32, in, j), mean, "");
+  LLVMValueRef dd = LLVMBuildFPExt(e->b, LLVMBuildFMul(e->b, d, d, ""), e->f64, "");
+  emit_set(e, sum2, LLVMBuildFAdd(e->b, emit_get(e, e->f64, sum2), dd, ""));
+  emit_end(e, &l);
+  LLVMValueRef variance =
+      LLVMBuildFPTrunc(e->b, LLVMBuildFDiv(e->b, emit_get(e, e->f64, sum2), kd, ""), e->f32, "");
+  LLVMValueRef root = LLVMBuildFAdd(e->b, variance, eps, "");
+  root = emit_intrinsic(e, "llvm.sqrt", e->f32, &root, 1);
+  LLVMValueRef scale = LLVMBuildFDiv(e->b, emit_f32(e, 1.0f), root, "");
+  j = emit_for(e, &l, emit_i64(e, 0), k, 1);
+  LLVMValueRef x = LLVMBuildFSub(e->b, emit_load_at(e, e->f32, in, j), mean, "");
+  emit_store_at(e, LLVMBuildFMul(e->b, x, scale, ""), out, j);
+  emit_end(e, &l);
+  emit_end(e, &lr);
+}
+
+/* simd_sum16: lanes l + l+8, then l + l+4, then (0 + 2) + (1 + 3). */
+static LLVMValueRef sum16(emitter *e, LLVMValueRef lanes) {
+  LLVMValueRef x[16];
+  for (int l = 0; l < 16; l++)
+    x[l] = emit_load_at(e, e->f32, lanes, emit_i64(e, l));
+  for (int l = 0; l < 8; l++)
+    x[l] = LLVMBuildFAdd(e->b, x[l], x[l + 8], "");
+  for (int l = 0; l < 4; l++)
+    x[l] = LLVMBuildFAdd(e->b, x[l], x[l + 4], "");
+  return LLVMBuildFAdd(e->b, LLVMBuildFAdd(e->b, x[0], x[2], ""),
+                       LLVMBuildFAdd(e->b, x[1], x[3], ""), "");
+}
+
+/* softmax: scale (and softcap) in f32, exponentials by chord_expf summed 16 at a time in f32 and
+ * the sixteens in double, then a multiply by the f32 reciprocal. */
+static void emit_softmax(emitter *e, const ir_value *v, const kernel_args *a) {
+  LLVMValueRef scale = emit_f32(e, (float)attr_float(v, IR_ATTR_SCALE, 1.0));
+  float cap = (float)attr_float(v, IR_ATTR_SOFTCAP, 0.0);
+  LLVMValueRef k = last_of(e, a, &v->type);
+  LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
+  LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
+  LLVMValueRef minus_inf = emit_f32(e, -INFINITY);
+  emit_loop lr, l, lc;
+  LLVMValueRef r = emit_for(e, &lr, emit_i64(e, 0), rows, 1);
+  LLVMValueRef in = emit_gep(e, e->f32, a->x[0], LLVMBuildMul(e->b, r, k, ""));
+  LLVMValueRef out = emit_gep(e, e->f32, a->y, LLVMBuildMul(e->b, r, k, ""));
+  LLVMValueRef top = emit_var(e, e->f32, minus_inf);
+  LLVMValueRef j = emit_for(e, &l, emit_i64(e, 0), k, 1);
+  LLVMValueRef c = LLVMBuildFMul(e->b, emit_load_at(e, e->f32, in, j), scale, "");
+  if (cap > 0) {
+    LLVMValueRef t = emit_libm(e, "tanhf", LLVMBuildFDiv(e->b, c, emit_f32(e, cap), ""));
+    c = LLVMBuildFMul(e->b, emit_f32(e, cap), t, "");
+  }
+  emit_store_at(e, c, out, j);
+  LLVMValueRef t = emit_get(e, e->f32, top);
+  emit_set(e, top, LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, c, t, ""), c, t, ""));
+  emit_end(e, &l);
+  LLVMValueRef top_value = emit_get(e, e->f32, top);
+  LLVMValueRef no_top = LLVMBuildFCmp(e->b, LLVMRealOEQ, top_value, minus_inf, "");
+  LLVMValueRef sum = emit_var(e, e->f64, emit_f64(e, 0));
+  LLVMValueRef j0 = emit_for(e, &lc, emit_i64(e, 0), k, 16);
+  for (int lane = 0; lane < 16; lane++)
+    emit_store_at(e, emit_f32(e, 0.0f), lanes, emit_i64(e, lane));
+  LLVMValueRef end = emit_add64(e, j0, 16);
+  end = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, k, end, ""), k, end, "");
+  j = emit_for(e, &l, j0, end, 1);
+  LLVMValueRef p =
+      ggml_expf(e, LLVMBuildFSub(e->b, emit_load_at(e, e->f32, out, j), top_value, ""));
+  p = LLVMBuildSelect(e->b, no_top, emit_f32(e, 0.0f), p, "");
+  emit_store_at(e, p, out, j);
+  emit_store_at(e, p, lanes, LLVMBuildSub(e->b, j, j0, ""));
+  emit_end(e, &l);
+  LLVMValueRef s16 = LLVMBuildFPExt(e->b, sum16(e, lanes), e->f64, "");
+  emit_set(e, sum, LLVMBuildFAdd(e->b, emit_get(e, e->f64, sum), s16, ""));
+  emit_end(e, &lc);
+  LLVMValueRef total = emit_get(e, e->f64, sum);
+  LLVMValueRef inv =
+      LLVMBuildFPTrunc(e->b, LLVMBuildFDiv(e->b, emit_f64(e, 1.0), total, ""), e->f32, "");
+  inv = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, total, emit_f64(e, 0), ""), inv,
+                        emit_f32(e, 0.0f), "");
+  j = emit_for(e, &l, emit_i64(e, 0), k, 1);
+  emit_store_at(e, LLVMBuildFMul(e->b, emit_load_at(e, e->f32, out, j), inv, ""), out, j);
+  emit_end(e, &l);
+  emit_end(e, &lr);
+}
+
+static bool supports_mask(const ir_value *v) {
+  return all_f32(v) && v->n_operands == 1 && v->type.rank >= 2;
+}
+
+/* x [..., T, S] with query i at position P + i: key j masked when j > P + i, or (a window w)
+ * j <= P + i - w. */
+static void emit_mask(emitter *e, const ir_value *v, const kernel_args *a) {
+  int64_t window = v->op == IR_OP_SLIDING_WINDOW_MASK ? attr_int(v, IR_ATTR_WINDOW, 0) : 0;
+  LLVMValueRef cols = last_of(e, a, &v->type);
+  LLVMValueRef rows = dim_of(e, a, &v->type, v->type.rank - 2);
+  LLVMValueRef outer =
+      LLVMBuildSDiv(e->b, count_of(e, a, &v->type), LLVMBuildMul(e->b, rows, cols, ""), "");
+  emit_loop lo, li, lj;
+  LLVMValueRef o = emit_for(e, &lo, emit_i64(e, 0), outer, 1);
+  LLVMValueRef i = emit_for(e, &li, emit_i64(e, 0), rows, 1);
+  LLVMValueRef q = LLVMBuildAdd(e->b, a->positions, i, "");
+  LLVMValueRef base =
+      LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, o, rows, ""), i, ""), cols, "");
+  LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), cols, 1);
+  LLVMValueRef masked = LLVMBuildICmp(e->b, LLVMIntSGT, j, q, "");
+  if (window > 0)
+    masked = LLVMBuildOr(
+        e->b, masked,
+        LLVMBuildICmp(e->b, LLVMIntSLE, j, LLVMBuildSub(e->b, q, emit_i64(e, window), ""), ""), "");
+  LLVMValueRef at = LLVMBuildAdd(e->b, base, j, "");
+  LLVMValueRef x = emit_load_at(e, e->f32, a->x[0], at);
+  emit_store_at(e, LLVMBuildSelect(e->b, masked, emit_f32(e, -INFINITY), x, ""), a->y, at);
+  emit_end(e, &lj);
+  emit_end(e, &li);
+  emit_end(e, &lo);
+}
+
+/* ---- rope -------------------------------------------------------------------------------- */
+
+/* Plain and linear-scaled rope without a factor tensor: x [T, heads, d], positions i32 [T]. */
+static bool supports_rope(const ir_value *v) {
+  int64_t scaling = attr_int(v, IR_ATTR_SCALING, 0);
+  if (v->type.dtype != IR_DTYPE_F32 || v->n_operands != 2 || v->type.rank != 3 ||
+      v->operands[0]->type.dtype != IR_DTYPE_F32 || v->operands[1]->type.dtype != IR_DTYPE_I32 ||
+      (scaling != 0 && scaling != 1) || !ir_dim_is_const(v->type.dims[2]))
+    return false;
+  int64_t d = v->type.dims[2].c, n_rot = attr_int(v, IR_ATTR_N_ROT, d);
+  return n_rot > 0 && n_rot <= d && n_rot % 2 == 0;
+}
+
+/* The angles as ggml_rope_cache_init takes them (rope_angles in interp.c): theta starts at the
+ * position and is multiplied by powf(base, -2/n_rot) pair by pair; angle = freq_scale * theta. */
+static void emit_rope(emitter *e, const ir_value *v, const kernel_args *a) {
+  int64_t d = v->type.dims[2].c, n_rot = attr_int(v, IR_ATTR_N_ROT, d), half = n_rot / 2;
+  bool neox = attr_int(v, IR_ATTR_MODE, 0) == 1;
+  float base = (float)attr_float(v, IR_ATTR_FREQ_BASE, 10000.0);
+  /* computed here with the same libm the interpreter calls */
+  LLVMValueRef theta_scale = emit_f32(e, powf(base, -2.0f / (float)n_rot));
+  LLVMValueRef freq_scale = emit_f32(e, attr_int(v, IR_ATTR_SCALING, 0) == 1
+                                            ? (float)attr_float(v, IR_ATTR_FREQ_SCALE, 1.0)
+                                            : 1.0f);
+  LLVMValueRef count = count_of(e, a, &v->type);
+  LLVMValueRef t_count = dim_of(e, a, &v->type, 0), heads = dim_of(e, a, &v->type, 1);
+  LLVMValueRef cs = emit_var(e, LLVMArrayType2(e->f32, (uint64_t)n_rot), NULL);
+  emit_loop l, lt, lh;
+  LLVMValueRef i = emit_for(e, &l, emit_i64(e, 0), count, 1);
+  emit_store_at(e, emit_load_at(e, e->f32, a->x[0], i), a->y, i);
+  emit_end(e, &l);
+  LLVMValueRef t = emit_for(e, &lt, emit_i64(e, 0), t_count, 1);
+  LLVMValueRef pos = emit_load_at(e, e->i32, a->x[1], t);
+  LLVMValueRef theta = emit_var(e, e->f32, LLVMBuildSIToFP(e->b, pos, e->f32, ""));
+  i = emit_for(e, &l, emit_i64(e, 0), emit_i64(e, half), 1);
+  LLVMValueRef th = emit_get(e, e->f32, theta);
+  LLVMValueRef angle = LLVMBuildFMul(e->b, freq_scale, th, "");
+  emit_store_at(e, emit_libm(e, "cosf", angle), cs, emit_mul64(e, i, 2));
+  emit_store_at(e, emit_libm(e, "sinf", angle), cs, emit_add64(e, emit_mul64(e, i, 2), 1));
+  emit_set(e, theta, LLVMBuildFMul(e->b, th, theta_scale, ""));
+  emit_end(e, &l);
+  LLVMValueRef h = emit_for(e, &lh, emit_i64(e, 0), heads, 1);
+  LLVMValueRef row =
+      emit_gep(e, e->f32, a->y,
+               emit_mul64(e, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, t, heads, ""), h, ""), d));
+  i = emit_for(e, &l, emit_i64(e, 0), emit_i64(e, half), 1);
+  LLVMValueRef i0 = neox ? i : emit_mul64(e, i, 2);
+  LLVMValueRef i1 = neox ? emit_add64(e, i, half) : emit_add64(e, emit_mul64(e, i, 2), 1);
+  LLVMValueRef x0 = emit_load_at(e, e->f32, row, i0), x1 = emit_load_at(e, e->f32, row, i1);
+  LLVMValueRef c = emit_load_at(e, e->f32, cs, emit_mul64(e, i, 2));
+  LLVMValueRef sn = emit_load_at(e, e->f32, cs, emit_add64(e, emit_mul64(e, i, 2), 1));
+  /* ggml's compiled rotation fuses the first product of each line */
+  emit_store_at(e, emit_fma(e, x0, c, LLVMBuildFNeg(e->b, LLVMBuildFMul(e->b, x1, sn, ""), "")),
+                row, i0);
+  emit_store_at(e, emit_fma(e, x0, sn, LLVMBuildFMul(e->b, x1, c, "")), row, i1);
+  emit_end(e, &l);
+  emit_end(e, &lh);
+  emit_end(e, &lt);
+}
+
+/* ---- layout ------------------------------------------------------------------------------ */
+
+static bool supports_permute(const ir_value *v) {
+  return all_f32(v) && v->n_operands == 1 && v->type.rank >= 1 && v->type.rank <= IR_MAX_DIMS &&
+         v->operands[0]->type.rank == v->type.rank;
+}
+
+/* y[i0, i1, ...] = x at the source index: one loop per dim of y, the innermost the fastest. */
+static void emit_permute(emitter *e, const ir_value *v, const kernel_args *a) {
+  uint32_t rank = v->type.rank;
+  int64_t perm[IR_MAX_DIMS];
+  const ir_attr *attr = ir_value_attr(v, IR_ATTR_PERM);
+  for (uint32_t d = 0; d < rank; d++)
+    perm[d] = attr ? attr->as.list[d] : (int64_t)d;
+  if (v->op == IR_OP_TRANSPOSE && rank >= 2) {
+    perm[rank - 1] = rank - 2;
+    perm[rank - 2] = rank - 1;
+  }
+  const ir_type *xt = &v->operands[0]->type;
+  LLVMValueRef xstride[IR_MAX_DIMS], stride = emit_i64(e, 1);
+  for (int d = (int)rank - 1; d >= 0; d--) {
+    xstride[d] = stride;
+    stride = LLVMBuildMul(e->b, stride, dim_of(e, a, xt, (uint32_t)d), "");
+  }
+  LLVMValueRef dst = emit_var(e, e->i64, emit_i64(e, 0));
+  emit_loop loops[IR_MAX_DIMS];
+  LLVMValueRef src = emit_i64(e, 0);
+  for (uint32_t d = 0; d < rank; d++) {
+    LLVMValueRef i = emit_for(e, &loops[d], emit_i64(e, 0), dim_of(e, a, &v->type, d), 1);
+    src = LLVMBuildAdd(e->b, src, LLVMBuildMul(e->b, i, xstride[perm[d]], ""), "");
+  }
+  LLVMValueRef at = emit_get(e, e->i64, dst);
+  emit_store_at(e, emit_load_at(e, e->f32, a->x[0], src), a->y, at);
+  emit_set(e, dst, emit_add64(e, at, 1));
+  for (int d = (int)rank - 1; d >= 0; d--)
+    emit_end(e, &loops[d]);
+}
+
+/* quantize to f16 (the values and their halves) or to q8_0 as llama.cpp's x86 backend rounds
+ * activations (round_q8_activations in interp.c). */
+static bool supports_quantize(const ir_value *v) {
+  const ir_value *x = v->operands[0];
+  if (v->n_operands != 1 || x->type.dtype != IR_DTYPE_F32 || v->type.rank < 1)
+    return false;
+  if (v->type.dtype == IR_DTYPE_F16)
+    return true;
+  ir_dim k = v->type.dims[v->type.rank - 1];
+  return v->type.dtype == IR_DTYPE_Q8_0 && ir_dim_is_const(k) && k.c % 32 == 0;
+}
+
+static void emit_quantize(emitter *e, const ir_value *v, const kernel_args *a) {
+  LLVMValueRef n = count_of(e, a, &v->type);
+  emit_loop l, lj;
+  if (v->type.dtype == IR_DTYPE_F16) {
+    LLVMValueRef i = emit_for(e, &l, emit_i64(e, 0), n, 1);
+    LLVMValueRef h = LLVMBuildFPTrunc(e->b, emit_load_at(e, e->f32, a->x[0], i), e->f16, "");
+    emit_store_at(e, h, a->encoding, i);
+    emit_store_at(e, LLVMBuildFPExt(e->b, h, e->f32, ""), a->y, i);
+    emit_end(e, &l);
+    return;
+  }
+  /* q8_0: rows of whole blocks, so the blocks of the tensor are consecutive */
+  LLVMValueRef blocks = LLVMBuildSDiv(e->b, n, emit_i64(e, 32), "");
+  LLVMValueRef amax = emit_var(e, e->f32, NULL);
+  LLVMValueRef b = emit_for(e, &l, emit_i64(e, 0), blocks, 1);
+  LLVMValueRef x = emit_gep(e, e->f32, a->x[0], emit_mul64(e, b, 32));
+  LLVMValueRef y = emit_gep(e, e->f32, a->y, emit_mul64(e, b, 32));
+  LLVMValueRef blk = emit_gep(e, e->i8, a->encoding, emit_mul64(e, b, 34));
+  emit_set(e, amax, emit_f32(e, 0.0f));
+  LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), emit_i64(e, 32), 1);
+  LLVMValueRef ax = emit_load_at(e, e->f32, x, j);
+  ax = emit_intrinsic(e, "llvm.fabs", e->f32, &ax, 1);
+  emit_set(
+      e, amax,
+      emit_intrinsic(e, "llvm.maxnum", e->f32, (LLVMValueRef[]){emit_get(e, e->f32, amax), ax}, 2));
+  emit_end(e, &lj);
+  LLVMValueRef m = emit_get(e, e->f32, amax);
+  LLVMValueRef id =
+      LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNE, m, emit_f32(e, 0), ""),
+                      LLVMBuildFDiv(e->b, emit_f32(e, 127.0f), m, ""), emit_f32(e, 0.0f), "");
+  LLVMValueRef h =
+      LLVMBuildFPTrunc(e->b, LLVMBuildFDiv(e->b, m, emit_f32(e, 127.0f), ""), e->f16, "");
+  emit_store(e, h, blk);
+  LLVMValueRef d = LLVMBuildFPExt(e->b, h, e->f32, "");
+  j = emit_for(e, &lj, emit_i64(e, 0), emit_i64(e, 32), 1);
+  LLVMValueRef q = LLVMBuildFMul(e->b, emit_load_at(e, e->f32, x, j), id, "");
+  q = emit_intrinsic(e, "llvm.nearbyint", e->f32, &q, 1);
+  emit_store_at(e, LLVMBuildFMul(e->b, q, d, ""), y, j);
+  emit_store_at(e, LLVMBuildFPToSI(e->b, q, e->i8, ""), blk, emit_add64(e, j, 2));
+  emit_end(e, &lj);
+  emit_end(e, &l);
+}
+
+/* ---- the table --------------------------------------------------------------------------- */
+
+static const op_emitter EMITTERS[] = {
+    {IR_OP_SCALE, supports_unary, emit_unary},
+    {IR_OP_SILU, supports_unary, emit_unary},
+    {IR_OP_TANH, supports_unary, emit_unary},
+    {IR_OP_GELU, supports_unary, emit_unary},
+    {IR_OP_ADD, supports_binary, emit_binary},
+    {IR_OP_MUL, supports_binary, emit_binary},
+    {IR_OP_RMS_NORM, supports_rows, emit_norm},
+    {IR_OP_LAYER_NORM, supports_rows, emit_norm},
+    {IR_OP_SOFTMAX, supports_rows, emit_softmax},
+    {IR_OP_CAUSAL_MASK, supports_mask, emit_mask},
+    {IR_OP_SLIDING_WINDOW_MASK, supports_mask, emit_mask},
+    {IR_OP_ROPE, supports_rope, emit_rope},
+    {IR_OP_PERMUTE, supports_permute, emit_permute},
+    {IR_OP_TRANSPOSE, supports_permute, emit_permute},
+    {IR_OP_QUANTIZE, supports_quantize, emit_quantize},
+};
+
+static const op_emitter *emitter_of(const ir_value *v) {
+  if (v->kind != IR_VALUE_NODE)
+    return NULL;
+  for (size_t i = 0; i < sizeof EMITTERS / sizeof EMITTERS[0]; i++)
+    if (EMITTERS[i].op == v->op)
+      return EMITTERS[i].supports(v) ? &EMITTERS[i] : NULL;
+  return NULL;
+}
+
+bool emit_op_supports(const ir_value *v) { return emitter_of(v) != NULL; }
+
+/* Appends to buf at *used, keeping it terminated (truncation only shortens the key). */
+static void append(char *buf, size_t size, size_t *used, const char *text) {
+  size_t n = strlen(text);
+  if (*used + n >= size)
+    n = *used + 1 < size ? size - *used - 1 : 0;
+  memcpy(buf + *used, text, n);
+  *used += n;
+  buf[*used] = '\0';
+}
+
+void emit_op_key(const ir_value *v, char *buf, size_t size) {
+  size_t used = 0;
+  char part[256];
+  if (size)
+    buf[0] = '\0';
+  const ir_op_info *info = ir_op_get(v->op);
+  append(buf, size, &used, info ? info->name : "?");
+  ir_type_format(&v->type, part, sizeof part);
+  append(buf, size, &used, " ");
+  append(buf, size, &used, part);
+  for (uint32_t o = 0; o < v->n_operands; o++) {
+    ir_type_format(&v->operands[o]->type, part, sizeof part);
+    append(buf, size, &used, o ? ", " : " (");
+    append(buf, size, &used, part);
+  }
+  append(buf, size, &used, ")");
+  for (uint32_t i = 0; i < v->n_attrs; i++) {
+    const ir_attr *at = &v->attrs[i];
+    const ir_attr_info *ai = ir_attr_get(at->id);
+    snprintf(part, sizeof part, " %s=", ai ? ai->name : "?");
+    append(buf, size, &used, part);
+    switch (ai ? ai->kind : IR_ATTR_KIND_INT) {
+    case IR_ATTR_KIND_FLOAT: snprintf(part, sizeof part, "%a", at->as.f); break;
+    case IR_ATTR_KIND_STRING: snprintf(part, sizeof part, "%s", at->as.s); break;
+    case IR_ATTR_KIND_INT_LIST:
+    case IR_ATTR_KIND_SHAPE: {
+      part[0] = '\0';
+      for (uint32_t k = 0; k < at->count; k++) {
+        char one[64];
+        if (ai->kind == IR_ATTR_KIND_SHAPE)
+          ir_dim_format(at->as.dims[k], one, sizeof one);
+        else
+          snprintf(one, sizeof one, "%lld", (long long)at->as.list[k]);
+        size_t len = strlen(part);
+        snprintf(part + len, sizeof part - len, "%s%s", k ? "," : "", one);
+      }
+      break;
+    }
+    default: snprintf(part, sizeof part, "%lld", (long long)at->as.i); break;
+    }
+    append(buf, size, &used, part);
+  }
+}
+
+bool emit_op(LLVMModuleRef module, const ir_value *v, const char *name, emit_isa isa) {
+  const op_emitter *op = emitter_of(v);
+  if (!op)
+    return false;
+  emitter e;
+  emitter_init(&e, module, isa);
+  LLVMTypeRef params[3] = {e.ptr, e.i64, e.i64};
+  LLVMValueRef fn = emit_begin(&e, name, e.void_type, params, 3);
+  kernel_args a = {.tokens = LLVMGetParam(fn, 1), .positions = LLVMGetParam(fn, 2)};
+  LLVMValueRef buffers = LLVMGetParam(fn, 0);
+  a.y = emit_load_at(&e, e.ptr, buffers, emit_i64(&e, 0));
+  for (uint32_t o = 0; o < v->n_operands; o++)
+    a.x[o] = emit_load_at(&e, e.ptr, buffers, emit_i64(&e, 1 + o));
+  if (v->op == IR_OP_QUANTIZE)
+    a.encoding = emit_load_at(&e, e.ptr, buffers, emit_i64(&e, 1 + v->n_operands));
+  op->emit(&e, v, &a);
+  LLVMBuildRetVoid(e.b);
+  emitter_dispose(&e);
+  return true;
+}

@@ -1,0 +1,161 @@
+/* The CPU target's node kernels (codegen/llvm/emit_ops.h) against the reference interpreter's C,
+ * bit for bit: small graphs in the text form run twice by the interpreter's walker, once with the
+ * kernels target_cpu compiled for them and once without, on inputs that mix ordinary values with
+ * the awkward ones (zeros of both signs, infinities, NaN, subnormals, values past expf's range),
+ * over two steps so that the cached positions P are not zero in the second. Each case names the
+ * nodes that must have a kernel, so a case cannot pass by falling back to the interpreter. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/llvm/cpu_target.h"
+#include "codegen/target.h"
+#include "ir/ir.h"
+#include "runtime/interp/interp.h"
+
+typedef struct op_case {
+  const char *text;
+  const char *kernels; /* the node names (comma-separated) that must run compiled */
+} op_case;
+
+/* x is f32[T, 4, 64] for every case, pos i32[T]. */
+#define HEAD "graph @g {\n input %x : f32[T, 4, 64]\n input %pos : i32[T]\n"
+
+static const op_case CASES[] = {
+    {HEAD " %a = scale %x {scale = 0.37} : f32[T, 4, 64]\n %b = silu %x : f32[T, 4, 64]\n"
+          " %c = tanh %x : f32[T, 4, 64]\n %d = gelu %x : f32[T, 4, 64]\n"
+          " %e = gelu %x {approx = erf} : f32[T, 4, 64]\n"
+          " %f = gelu %x {approx = tanh_f16} : f32[T, 4, 64]\n"
+          " output %a\n output %b\n output %c\n output %d\n output %e\n output %f\n}\n",
+     "a,b,c,d,e,f"},
+    {HEAD " %r = view %x {shape = [64], offset = 64} : f32[64]\n"
+          " %s = view %x {shape = [1], offset = 3} : f32[1]\n"
+          " %a = add %x, %r : f32[T, 4, 64]\n %b = mul %a, %x : f32[T, 4, 64]\n"
+          " %c = add %s, %b : f32[T, 4, 64]\n output %c\n}\n",
+     "a,b,c"},
+    {HEAD " %a = rms_norm %x {eps = 1e-6} : f32[T, 4, 64]\n"
+          " %b = layer_norm %x {eps = 1e-5} : f32[T, 4, 64]\n output %a\n output %b\n}\n",
+     "a,b"},
+    {HEAD " %a = softmax %x {scale = 0.125} : f32[T, 4, 64]\n"
+          " %b = softmax %x {scale = 1.0, softcap = 30.0} : f32[T, 4, 64]\n"
+          " %m = reshape %x {shape = [4, T, 64]} : f32[4, T, 64]\n"
+          " %c = causal_mask %m : f32[4, T, 64]\n %d = softmax %c {scale = 1.0} : f32[4, T, 64]\n"
+          " %e = sliding_window_mask %m {window = 3} : f32[4, T, 64]\n"
+          " output %a\n output %b\n output %d\n output %e\n}\n",
+     "a,b,c,d,e"},
+    {HEAD " %a = rope %x, %pos {mode = neox, n_rot = 64, freq_base = 10000.0} : f32[T, 4, 64]\n"
+          " %b = rope %x, %pos {mode = normal, n_rot = 32, freq_base = 500000.0} : f32[T, 4, 64]\n"
+          " %c = rope %x, %pos {mode = neox, n_rot = 64, freq_base = 10000.0, scaling = linear,"
+          " freq_scale = 0.25} : f32[T, 4, 64]\n output %a\n output %b\n output %c\n}\n",
+     "a,b,c"},
+    {HEAD " %a = permute %x {perm = [1, 0, 2]} : f32[4, T, 64]\n"
+          " %b = permute %x {perm = [1, 2, 0]} : f32[4, 64, T]\n"
+          " %c = transpose %x : f32[T, 64, 4]\n output %a\n output %b\n output %c\n}\n",
+     "a,b,c"},
+    {HEAD " %a = quantize %x {dtype = q8_0} : q8_0[T, 4, 64]\n %b = dequantize %a : f32[T, 4, 64]\n"
+          " %c = quantize %x {dtype = f16} : f16[T, 4, 64]\n %d = dequantize %c : f32[T, 4, 64]\n"
+          " output %b\n output %d\n}\n",
+     "a,c"},
+};
+
+/* Deterministic inputs: values of a few magnitudes, and one special value in eight. */
+static void fill(float *x, int64_t n, uint32_t seed) {
+  static const float special[] = {0.0f,    -0.0f,  INFINITY, -INFINITY, NAN,     1e-40f,
+                                  -3e-39f, 120.0f, -120.0f,  88.9f,     -104.0f, 65520.0f};
+  for (int64_t i = 0; i < n; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    float u = (float)(seed >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+    float scale = (seed & 3) == 0 ? 20.0f : (seed & 3) == 1 ? 0.01f : 3.0f;
+    x[i] = (seed >> 29) == 0 && (seed & 64) ? special[(seed >> 10) % 12] : u * scale;
+  }
+}
+
+static ir_graph *parse(const char *text) {
+  ir_graph *g = NULL;
+  chord_error error = {0};
+  cr_assert_eq(ir_parse(text, strlen(text), "case.cir", &g, &error), CHORD_OK, "%s", error.message);
+  cr_assert_eq(ir_verify(g, &error), CHORD_OK, "%s", error.message);
+  return g;
+}
+
+static void check_kernels(const ir_graph *g, const interp_kernels *k, const char *names) {
+  char list[256];
+  snprintf(list, sizeof list, "%s", names);
+  for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
+    const ir_value *v = NULL;
+    for (uint32_t i = 0; i < g->n_values && !v; i++)
+      if (g->values[i]->name && strcmp(g->values[i]->name, name) == 0)
+        v = g->values[i];
+    cr_assert_not_null(v, "no node %%%s", name);
+    cr_assert(v->index < k->n_nodes && k->node[v->index], "%%%s has no compiled kernel", name);
+  }
+}
+
+/* Runs steps of 3 and then 2 tokens; returns the outputs of the last, concatenated. */
+static float *run_steps(const ir_graph *g, const interp_kernels *kernels, int64_t *count) {
+  interp_session *s = NULL;
+  chord_error error = {0};
+  cr_assert_eq(interp_init(&s, g, NULL, &error), CHORD_OK, "%s", error.message);
+  interp_set_kernels(s, kernels);
+  float *out = NULL;
+  int64_t steps[2] = {3, 2}, p = 0;
+  for (int step = 0; step < 2; step++) {
+    int64_t t = steps[step], n = t * 4 * 64;
+    float *x = malloc((size_t)n * sizeof *x);
+    int32_t pos[8];
+    fill(x, n, (uint32_t)(17 + step));
+    for (int64_t i = 0; i < t; i++)
+      pos[i] = (int32_t)(p + i);
+    cr_assert_eq(interp_set_input(s, "x", x, n, &error), CHORD_OK, "%s", error.message);
+    cr_assert_eq(interp_set_input(s, "pos", pos, t, &error), CHORD_OK, "%s", error.message);
+    cr_assert_eq(interp_run(s, t, &error), CHORD_OK, "%s", error.message);
+    free(x);
+    p += t;
+  }
+  *count = 0;
+  for (uint32_t o = 0; o < g->n_outputs; o++) {
+    int64_t dims[IR_MAX_DIMS], n = 1;
+    uint32_t rank;
+    const float *y = interp_output(s, o, dims, &rank);
+    cr_assert_not_null(y);
+    for (uint32_t d = 0; d < rank; d++)
+      n *= dims[d];
+    out = realloc(out, (size_t)(*count + n) * sizeof *out);
+    memcpy(out + *count, y, (size_t)n * sizeof *out);
+    *count += n;
+  }
+  interp_free(s);
+  return out;
+}
+
+Test(llvm_ops, kernels_match_the_interpreter_bit_for_bit) {
+  for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+    ir_graph *g = parse(CASES[c].text);
+    void *program = NULL;
+    chord_error error = {0};
+    cr_assert_eq(target_cpu.compile(g, NULL, &program, &error), CHORD_OK, "%s", error.message);
+    const interp_kernels *kernels = cpu_target_kernels(program);
+    check_kernels(g, kernels, CASES[c].kernels);
+    int64_t n_ref, n_jit;
+    float *ref = run_steps(g, NULL, &n_ref);
+    float *jit = run_steps(g, kernels, &n_jit);
+    cr_assert_eq(n_ref, n_jit);
+    int64_t differ = 0, first = -1;
+    for (int64_t i = 0; i < n_ref; i++) {
+      uint32_t a, b;
+      memcpy(&a, &ref[i], 4);
+      memcpy(&b, &jit[i], 4);
+      bool same = a == b || (isnan(ref[i]) && isnan(jit[i]));
+      if (!same && differ++ == 0)
+        first = i;
+    }
+    cr_expect_eq(differ, 0, "case %zu: %lld of %lld values differ, first at %lld: %.9g vs %.9g", c,
+                 (long long)differ, (long long)n_ref, (long long)first,
+                 first >= 0 ? ref[first] : 0.0, first >= 0 ? jit[first] : 0.0);
+    free(ref);
+    free(jit);
+    target_cpu.free_program(program);
+    ir_graph_free(g);
+  }
+}
