@@ -11,7 +11,7 @@
 #include "ir/fused_body.h"
 #include "runtime/interp/interp_qdot.h"
 #include "runtime/interp/interp_simd.h"
-#include "runtime/platform/parallel.h"
+#include "runtime/platform/pool.h"
 #include "runtime/quant/quant.h"
 #include "runtime/support/alloc.h"
 #include "runtime/support/error.h"
@@ -56,7 +56,7 @@ struct interp_session {
   interp_binding *bindings;
   uint32_t n_bindings, cap_bindings;
   int64_t positions, tokens;
-  int n_threads;
+  rt_pool *pool;                 /* the matmuls' workers (interp_set_threads), or NULL */
   const interp_kernels *kernels; /* lent by a target, or NULL */
 };
 
@@ -575,7 +575,7 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
     job.gemv = s->kernels->gemv[b->row_type][qdot_tiled(b->row_type, job.m)];
   if (st == CHORD_OK) {
     uint64_t items = (uint64_t)(job.a_batches * job.n);
-    rt_parallel_for(items >= 256 ? s->n_threads : 1, items, matmul_range, &job);
+    rt_pool_for(items >= 256 ? s->pool : NULL, items, matmul_range, &job);
     if (atomic_load(&job.failed))
       st = rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
   }
@@ -1138,7 +1138,6 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
   s->graph = graph;
   s->file = weights;
-  s->n_threads = 1;
   s->buffers = rt_calloc(n ? n : 1, sizeof *s->buffers);
   s->state = rt_calloc(n ? n : 1, sizeof *s->state);
   s->inputs = rt_calloc(n ? n : 1, sizeof *s->inputs);
@@ -1198,13 +1197,17 @@ void interp_free(interp_session *s) {
   rt_free(s->inputs);
   rt_free(s->last_use);
   rt_free(s->bindings);
+  rt_pool_free(s->pool);
   rt_free(s);
 }
 
 void interp_set_kernels(interp_session *s, const interp_kernels *kernels) { s->kernels = kernels; }
 
 void interp_set_threads(interp_session *s, int n_threads) {
-  s->n_threads = n_threads < 1 ? 1 : n_threads;
+  if (rt_pool_threads(s->pool) == (n_threads < 1 ? 1 : n_threads))
+    return;
+  rt_pool_free(s->pool);
+  s->pool = rt_pool_create(n_threads); /* NULL (the calling thread alone) for 1, or on failure */
 }
 
 chord_status interp_bind_weight(interp_session *s, const char *tensor_name, ir_dtype dtype,
