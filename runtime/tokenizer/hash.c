@@ -84,8 +84,44 @@ static bool strings_rehash(tok_strings *s, uint32_t n_slots) {
   return true;
 }
 
+bool tok_strings_reserve(tok_strings *s, uint32_t count, size_t bytes) {
+  uint64_t strings = (uint64_t)s->count + count;
+  if (strings >= INT32_MAX - 1 || bytes >= UINT32_MAX - s->pool_size)
+    return false;
+  if (strings + 2 > s->capacity) {
+    uint32_t *offsets = rt_realloc(s->offsets, (size_t)(strings + 2) * sizeof *offsets);
+    if (!offsets)
+      return false;
+    if (s->capacity == 0)
+      offsets[0] = 0;
+    s->offsets = offsets;
+    s->capacity = (uint32_t)strings + 2;
+  }
+  size_t pool = s->pool_size + bytes + count; /* each string's terminator */
+  if (pool > s->pool_capacity) {
+    char *p = rt_realloc(s->pool, pool);
+    if (!p)
+      return false;
+    s->pool = p;
+    s->pool_capacity = pool;
+  }
+  uint64_t n_slots = s->slots ? (uint64_t)s->mask + 1 : 2048;
+  while ((strings + 1) * 2 > n_slots)
+    n_slots *= 2;
+  return n_slots == (uint64_t)s->mask + 1 && s->slots ? true : strings_rehash(s, (uint32_t)n_slots);
+}
+
+void tok_strings_prefetch(const tok_strings *s, uint64_t h) {
+  if (s->slots)
+    __builtin_prefetch(&s->slots[(uint32_t)h & s->mask]);
+}
+
 bool tok_strings_add(tok_strings *s, const char *data, size_t size, int32_t *id, bool *added) {
-  uint64_t h = tok_hash_bytes(data, size);
+  return tok_strings_add_hashed(s, data, size, tok_hash_bytes(data, size), id, added);
+}
+
+bool tok_strings_add_hashed(tok_strings *s, const char *data, size_t size, uint64_t h, int32_t *id,
+                            bool *added) {
   int32_t found = find_hashed(s, data, size, h);
   if (found >= 0) {
     *id = found;

@@ -30,6 +30,15 @@ void tok_strings_free(tok_strings *s);
 int32_t tok_strings_find(const tok_strings *s, const char *data, size_t size);
 /* Interns the string; *id is its id, *added whether it was new. False when out of memory. */
 bool tok_strings_add(tok_strings *s, const char *data, size_t size, int32_t *id, bool *added);
+/* tok_strings_add with the string's hash (tok_hash_bytes) given, and a hint that a string of
+ * hash h will be added soon: loading a vocabulary hashes its texts first and fetches the table's
+ * slots ahead, so that the cache misses of a table of a million slots overlap. */
+bool tok_strings_add_hashed(tok_strings *s, const char *data, size_t size, uint64_t h, int32_t *id,
+                            bool *added);
+void tok_strings_prefetch(const tok_strings *s, uint64_t h);
+/* Room for count more strings of bytes bytes in all, so that adding them neither grows nor
+ * rehashes the table (a vocabulary's texts: 262144 of them for Gemma 3); false without memory. */
+bool tok_strings_reserve(tok_strings *s, uint32_t count, size_t bytes);
 static inline const char *tok_strings_get(const tok_strings *s, int32_t id, size_t *size) {
   *size = s->offsets[id + 1] - s->offsets[id] - 1;
   return s->pool + s->offsets[id];

@@ -206,30 +206,53 @@ static chord_status load_tokens(const gguf_file *f, tok_vocab *v, chord_error *e
                     "for %u tokens",
                     f->path, (unsigned long long)types->count, v->n_tokens);
 
+  /* The table sized for every text at once, the texts hashed first and the slots fetched some
+   * tokens ahead: a quarter of a million inserts at a cache miss each otherwise take 60 ms. */
+  enum { AHEAD = 16 };
+  size_t text_bytes = 0;
+  for (uint32_t i = 0; i < v->n_tokens; i++)
+    text_bytes += (size_t)tokens->strings[i].size + 16; /* an empty one is named, "[EMPTY_i]" */
   v->scores = rt_malloc((size_t)v->n_tokens * sizeof *v->scores);
   v->attrs = rt_malloc((size_t)v->n_tokens * sizeof *v->attrs);
-  if (!v->scores || !v->attrs)
+  uint64_t *hashes = rt_malloc((size_t)v->n_tokens * sizeof *hashes);
+  if (!v->scores || !v->attrs || !hashes ||
+      !tok_strings_reserve(&v->texts, v->n_tokens, text_bytes)) {
+    rt_free(hashes);
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "%s: out of memory loading the vocabulary",
                     f->path);
+  }
   for (uint32_t i = 0; i < v->n_tokens; i++) {
+    gguf_string t = tokens->strings[i];
+    hashes[i] = t.size ? tok_hash_bytes(t.data, (size_t)t.size) : 0; /* empty: hashed below */
+  }
+  for (uint32_t i = 0; i < v->n_tokens; i++) {
+    if (i + AHEAD < v->n_tokens)
+      tok_strings_prefetch(&v->texts, hashes[i + AHEAD]);
     gguf_string t = tokens->strings[i];
     char empty[32];
     if (t.size == 0) { /* llama.cpp names empty tokens so that every text is unique */
       int n = snprintf(empty, sizeof empty, "[EMPTY_%u]", i);
       t = (gguf_string){empty, (uint64_t)n};
+      hashes[i] = tok_hash_bytes(t.data, (size_t)t.size);
     }
-    if (t.size > UINT32_MAX / 2)
+    if (t.size > UINT32_MAX / 2) {
+      rt_free(hashes);
       return rt_error(error, CHORD_ERROR_FORMAT, "%s: token %u is %llu bytes long", f->path, i,
                       (unsigned long long)t.size);
+    }
     int32_t id;
     bool added;
-    if (!tok_strings_add(&v->texts, t.data, (size_t)t.size, &id, &added))
+    if (!tok_strings_add_hashed(&v->texts, t.data, (size_t)t.size, hashes[i], &id, &added)) {
+      rt_free(hashes);
       return rt_error(error, CHORD_ERROR_NO_MEMORY, "%s: out of memory loading the vocabulary",
                       f->path);
-    if (!added)
+    }
+    if (!added) {
+      rt_free(hashes);
       return rt_error(error, CHORD_ERROR_FORMAT,
                       "%s: duplicate token in vocabulary: '%.*s' has ids %d and %u", f->path,
                       (int)t.size, t.data, id, i);
+    }
     double score = 0;
     int64_t type = 1;
     if (scores)
@@ -242,6 +265,7 @@ static chord_status load_tokens(const gguf_file *f, tok_vocab *v, chord_error *e
                       ? type_attr[type]
                       : TOK_ATTR_UNDEFINED;
   }
+  rt_free(hashes);
   return CHORD_OK;
 }
 
