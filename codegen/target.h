@@ -9,6 +9,8 @@
  *   step         run one step of n tokens at positions P .. P+n-1; P then grows by n
  *   logits       the output rows of the last step
  *   set_positions  forget cached positions from n on (0: a fresh conversation)
+ *   shift        forget positions keep .. keep + discard - 1, moving the later ones down (a
+ *                context shift: their keys re-rotated to their new positions)
  * A program may be loaded more than once; instances never share state. */
 #ifndef CHORD_CODEGEN_TARGET_H
 #define CHORD_CODEGEN_TARGET_H
@@ -42,6 +44,7 @@ typedef struct target_info {
   const float *(*logits)(void *instance, int64_t *rows, int64_t *n_vocab);
   int64_t (*positions)(const void *instance);
   chord_status (*set_positions)(void *instance, int64_t n, chord_error *error);
+  chord_status (*shift)(void *instance, int64_t keep, int64_t discard, chord_error *error);
 } target_info;
 
 /* The target named name ("interp", ...), or NULL. */

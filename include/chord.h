@@ -117,6 +117,11 @@ void chord_session_free(chord_session *session);
 chord_status chord_session_reset(chord_session *session, chord_error *error);
 /* Tokens in the KV cache. */
 int64_t chord_session_positions(const chord_session *session);
+/* A context shift: forgets the tokens at positions keep .. keep + discard - 1; those after them
+ * move down by discard (their cached keys rotated to the new positions, as llama.cpp does). The
+ * logits of the last feed stay. CHORD_ERROR_INVALID unless keep + discard <= the positions. */
+chord_status chord_session_shift(chord_session *session, int64_t keep, int64_t discard,
+                                 chord_error *error);
 
 /* Runs the tokens through the model (in steps of n_batch) after those already in the cache, and
  * records them in the penalties' history. CHORD_ERROR_INVALID, and nothing fed, when they do not
@@ -137,6 +142,10 @@ typedef struct chord_generate_options {
   const char *const *stop; /* stop strings (not included in the text), or NULL */
   size_t n_stop;
   bool stop_at_full_context; /* true: a full context ends the generation; false: an error */
+  /* true: a full context is shifted instead (llama-cli's --context-shift): the first n_keep
+   * tokens stay, half of the others are discarded (chord_session_shift) */
+  bool context_shift;
+  int32_t n_keep;
 } chord_generate_options;
 
 typedef enum chord_stop_reason {
@@ -155,6 +164,7 @@ typedef struct chord_generate_result {
   chord_stop_reason stop;
   double prompt_ms, generate_ms; /* time feeding the prompt; generating (sampling and feeding) */
   size_t n_prompt;
+  int64_t n_discarded; /* tokens context shifts dropped from the KV cache */
 } chord_generate_result;
 
 /* Feeds the prompt tokens, then samples and feeds one token at a time until a stop condition,

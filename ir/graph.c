@@ -276,6 +276,16 @@ const ir_attr *ir_value_attr(const ir_value *v, ir_attr_id id) {
   return NULL;
 }
 
+double ir_attr_float_or(const ir_value *v, ir_attr_id id, double fallback) {
+  const ir_attr *a = ir_value_attr(v, id);
+  return a ? a->as.f : fallback;
+}
+
+int64_t ir_attr_int_or(const ir_value *v, ir_attr_id id, int64_t fallback) {
+  const ir_attr *a = ir_value_attr(v, id);
+  return a ? a->as.i : fallback;
+}
+
 /* Deep-copies an attribute's payload into the arena. */
 static bool copy_attr(ir_graph *g, ir_attr *dst, const ir_attr *src) {
   *dst = *src;

@@ -206,6 +206,9 @@ ir_attr ir_attr_int_list(ir_attr_id id, const int64_t *values, uint32_t count);
 ir_attr ir_attr_shape(ir_attr_id id, const ir_dim *dims, uint32_t count);
 /* The attribute id of v, or NULL. */
 const ir_attr *ir_value_attr(const ir_value *v, ir_attr_id id);
+/* The value of v's FLOAT (or INT / ENUM) attribute id, or fallback when v does not have it. */
+double ir_attr_float_or(const ir_value *v, ir_attr_id id, double fallback);
+int64_t ir_attr_int_or(const ir_value *v, ir_attr_id id, int64_t fallback);
 
 /* Typed helpers for the common ops. */
 ir_value *ir_build_unary(ir_graph *g, ir_op op, ir_value *x, chord_error *error);

@@ -45,16 +45,6 @@ static bool need_rank(const ir_value *v, uint32_t i, uint32_t min, uint32_t max,
               max, r);
 }
 
-static double float_attr(const ir_value *v, ir_attr_id id, double fallback) {
-  const ir_attr *a = ir_value_attr(v, id);
-  return a ? a->as.f : fallback;
-}
-
-static int64_t int_attr(const ir_value *v, ir_attr_id id, int64_t fallback) {
-  const ir_attr *a = ir_value_attr(v, id);
-  return a ? a->as.i : fallback;
-}
-
 bool ir_shape_unary(const ir_value *v, ir_type *out, char *why, size_t size) {
   if (!need_f32(v, 0, why, size))
     return false;
@@ -184,12 +174,12 @@ bool ir_shape_rope(const ir_value *v, ir_type *out, char *why, size_t size) {
     return fail(why, size, "positions must be i32, not %s", ir_dtype_name(pos->dtype));
   if (!ir_dim_equal(pos->dims[0], x->dims[0]))
     return fail(why, size, "one position per token needed: positions and x's dim 0 differ");
-  int64_t n_rot = int_attr(v, IR_ATTR_N_ROT, 0);
+  int64_t n_rot = ir_attr_int_or(v, IR_ATTR_N_ROT, 0);
   ir_dim d = x->dims[2];
   if (n_rot <= 0 || n_rot % 2 || (ir_dim_is_const(d) && n_rot > d.c))
     return fail(why, size, "n_rot = %" PRId64 " must be even, positive and at most the head dim",
                 n_rot);
-  if (float_attr(v, IR_ATTR_FREQ_BASE, 0) <= 0)
+  if (ir_attr_float_or(v, IR_ATTR_FREQ_BASE, 0) <= 0)
     return fail(why, size, "freq_base must be positive");
   if (v->n_operands == 3) { /* per-frequency factors, one per rotated pair */
     const ir_type *factors = operand(v, 2);
@@ -200,7 +190,7 @@ bool ir_shape_rope(const ir_value *v, ir_type *out, char *why, size_t size) {
       return fail(why, size, "the frequency factors must be f32[%" PRId64 "] (n_rot/2), not %s",
                   n_rot / 2, text);
     /* llama3 scaling computes the same factors from its attributes: both would apply twice */
-    if (int_attr(v, IR_ATTR_SCALING, 0) == 3)
+    if (ir_attr_int_or(v, IR_ATTR_SCALING, 0) == 3)
       return fail(why, size, "scaling = llama3 and frequency factors both rescale the frequencies");
   }
   *out = *x;
@@ -217,7 +207,7 @@ bool ir_shape_softmax(const ir_value *v, ir_type *out, char *why, size_t size) {
     if (!ir_type_equal(&joined, operand(v, 0)))
       return fail(why, size, "the mask must broadcast to x, not widen it");
   }
-  if (float_attr(v, IR_ATTR_SOFTCAP, 0) < 0)
+  if (ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0) < 0)
     return fail(why, size, "softcap must not be negative");
   *out = *operand(v, 0);
   return true;
@@ -226,7 +216,7 @@ bool ir_shape_softmax(const ir_value *v, ir_type *out, char *why, size_t size) {
 bool ir_shape_mask(const ir_value *v, ir_type *out, char *why, size_t size) {
   if (!need_f32(v, 0, why, size) || !need_rank(v, 0, 2, 4, why, size))
     return false;
-  if (v->op == IR_OP_SLIDING_WINDOW_MASK && int_attr(v, IR_ATTR_WINDOW, 0) <= 0)
+  if (v->op == IR_OP_SLIDING_WINDOW_MASK && ir_attr_int_or(v, IR_ATTR_WINDOW, 0) <= 0)
     return fail(why, size, "window must be positive");
   *out = *operand(v, 0);
   return true;
@@ -275,7 +265,7 @@ static bool constant_count(const ir_type *t, int64_t *count, bool *fits) {
 bool ir_shape_view(const ir_value *v, ir_type *out, char *why, size_t size) {
   if (!shape_from_attr(v, out, why, size))
     return false;
-  int64_t offset = int_attr(v, IR_ATTR_OFFSET, 0);
+  int64_t offset = ir_attr_int_or(v, IR_ATTR_OFFSET, 0);
   if (offset < 0)
     return fail(why, size, "offset must not be negative");
   /* with constant shapes the view must fit; symbolic ones are checked when T and P are known */
@@ -322,7 +312,7 @@ bool ir_shape_transpose(const ir_value *v, ir_type *out, char *why, size_t size)
 
 bool ir_shape_concat(const ir_value *v, ir_type *out, char *why, size_t size) {
   const ir_type *first = operand(v, 0);
-  int64_t axis = int_attr(v, IR_ATTR_AXIS, 0);
+  int64_t axis = ir_attr_int_or(v, IR_ATTR_AXIS, 0);
   if (axis < 0 || axis >= (int64_t)first->rank)
     return fail(why, size, "axis %" PRId64 " out of range for rank %" PRIu32, axis, first->rank);
   *out = *first;

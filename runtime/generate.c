@@ -99,7 +99,7 @@ chord_status chord_session_generate(chord_session *s, const int32_t *prompt, siz
   tok_stream ts;
   tok_stream_init(&ts, vocab, true);
   chord_stop_reason reason = CHORD_STOP_LENGTH;
-  int64_t n_ctx = chord_program_context_size(chord_session_program(s));
+  int64_t n_ctx = chord_program_context_size(chord_session_program(s)), discarded = 0;
   while (st == CHORD_OK) {
     if (g.options->n_predict >= 0 && g.n_tokens >= (size_t)g.options->n_predict) {
       reason = CHORD_STOP_LENGTH;
@@ -132,6 +132,16 @@ chord_status chord_session_generate(chord_session *s, const int32_t *prompt, siz
       reason = CHORD_STOP_LENGTH;
       break;
     }
+    if (chord_session_positions(s) >= n_ctx && g.options->context_shift) {
+      /* llama-cli's shift: keep n_keep, drop half of the rest */
+      int64_t keep = g.options->n_keep < 0 ? 0 : g.options->n_keep;
+      keep = keep < n_ctx - 1 ? keep : n_ctx - 1;
+      int64_t discard = (n_ctx - keep) / 2;
+      st = chord_session_shift(s, keep, discard, error);
+      if (st != CHORD_OK)
+        break;
+      discarded += discard;
+    }
     if (chord_session_positions(s) >= n_ctx) {
       if (!g.options->stop_at_full_context)
         st = rt_error(error, CHORD_ERROR_INVALID, "the context is full (%lld positions; raise -c)",
@@ -156,6 +166,7 @@ chord_status chord_session_generate(chord_session *s, const int32_t *prompt, siz
     result->stop = reason;
     result->prompt_ms = t1 - t0;
     result->generate_ms = t2 - t1;
+    result->n_discarded = discarded;
     if (!result->text && !(result->text = rt_calloc(1, 1)))
       st = rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory generating");
     return st;

@@ -104,6 +104,16 @@ int64_t chord_session_positions(const chord_session *s) {
   return s->program->target->positions(s->instance);
 }
 
+chord_status chord_session_shift(chord_session *s, int64_t keep, int64_t discard,
+                                 chord_error *error) {
+  int64_t at = chord_session_positions(s);
+  if (keep < 0 || discard < 0 || keep > at || discard > at - keep)
+    return rt_error(error, CHORD_ERROR_INVALID,
+                    "cannot discard %lld tokens after the first %lld: the context holds %lld",
+                    (long long)discard, (long long)keep, (long long)at);
+  return s->program->target->shift(s->instance, keep, discard, error);
+}
+
 chord_status chord_session_feed(chord_session *s, const int32_t *ids, size_t count,
                                 chord_error *error) {
   const target_info *t = s->program->target;

@@ -50,6 +50,10 @@ static const char run_usage[] =
     "      --presence-penalty X  (default 0: off)\n"
     "      --frequency-penalty X (default 0: off)\n"
     "  -s, --seed N              random seed (default -1: a random one)\n"
+    "      --context-shift       when the context is full, drop half of it (after --keep) and\n"
+    "                            go on, instead of stopping\n"
+    "      --keep N              tokens of the prompt a context shift keeps, after BOS (default\n"
+    "                            0; -1: the whole prompt)\n"
     "\n"
     "compilation and runtime:\n"
     "      --target NAME         where to run (default cpu; see the list below)\n"
@@ -193,6 +197,21 @@ static void print_timings(size_t n_prompt, const chord_generate_result *r, const
           stop_name(r->stop));
 }
 
+/* llama-cli's n_keep: --keep N tokens of the prompt after the special tokens the tokenizer adds
+ * in front (BOS), or the whole prompt for -1 or more than it has. */
+static int32_t keep_count(chord_model *model, int32_t keep, size_t n_prompt) {
+  if (keep < 0 || (size_t)keep >= n_prompt)
+    return (int32_t)n_prompt;
+  int32_t *ids = NULL;
+  size_t n_special = 0;
+  chord_error ignored;
+  if (chord_tokenize(model, "", 0, true, false, &ids, &n_special, &ignored) != CHORD_OK)
+    n_special = 0;
+  chord_free(ids);
+  size_t n = (size_t)keep + n_special;
+  return (int32_t)(n < n_prompt ? n : n_prompt);
+}
+
 static int run_prompt(chord_model *model, chord_session *session, const char *prompt,
                       const run_args *a, const run_timings *t) {
   chord_error error;
@@ -208,8 +227,10 @@ static int run_prompt(chord_model *model, chord_session *session, const char *pr
     fputs(prompt, stdout);
     fflush(stdout);
   }
+  chord_generate_options options = a->generate;
+  options.n_keep = keep_count(model, a->generate.n_keep, n_ids);
   chord_generate_result r;
-  chord_status st = chord_session_generate(session, ids, n_ids, &a->generate,
+  chord_status st = chord_session_generate(session, ids, n_ids, &options,
                                            a->json ? NULL : run_stream_stdout, NULL, &r, &error);
   int rc = 0;
   if (st != CHORD_OK) {
@@ -219,6 +240,11 @@ static int run_prompt(chord_model *model, chord_session *session, const char *pr
   } else {
     fputc('\n', stdout);
     fflush(stdout);
+    if (r.stop == CHORD_STOP_CONTEXT_FULL)
+      fprintf(stderr,
+              "chord: the context is full (%lld tokens): stopping; raise -c, or pass "
+              "--context-shift to go on\n",
+              (long long)chord_session_positions(session));
     print_timings(n_ids, &r, t);
   }
   chord_generate_result_free(&r);
@@ -243,6 +269,8 @@ enum {
   OPT_TARGET,
   OPT_NO_DISPLAY_PROMPT,
   OPT_JSON,
+  OPT_CONTEXT_SHIFT,
+  OPT_KEEP,
   OPT_NO_ESCAPE,
 };
 
@@ -272,6 +300,8 @@ int cmd_run(int argc, char **argv) {
       {"presence-penalty", required_argument, NULL, OPT_PRESENCE},
       {"frequency-penalty", required_argument, NULL, OPT_FREQUENCY},
       {"seed", required_argument, NULL, 's'},
+      {"context-shift", no_argument, NULL, OPT_CONTEXT_SHIFT},
+      {"keep", required_argument, NULL, OPT_KEEP},
       {"target", required_argument, NULL, OPT_TARGET},
       {"ctx-size", required_argument, NULL, 'c'},
       {"batch-size", required_argument, NULL, 'b'},
@@ -356,6 +386,11 @@ int cmd_run(int argc, char **argv) {
       break;
     case OPT_NO_DISPLAY_PROMPT: a.display_prompt = false; break;
     case OPT_JSON: a.json = true; break;
+    case OPT_CONTEXT_SHIFT: a.generate.context_shift = true; break;
+    case OPT_KEEP:
+      ok = parse_long(optarg, -1, INT32_MAX, &v);
+      a.generate.n_keep = (int32_t)v;
+      break;
     case 'h': fputs(run_usage, stdout); return 0;
     default: return cli_usage_error("run", "invalid option");
     }

@@ -182,8 +182,11 @@ int run_chat(chord_model *model, chord_session *session, const run_args *a) {
         chord_tokenize(model, full + from, full_size - from, false, true, &ids, &n_ids, &error);
     chord_generate_result r = {0};
     run_interrupted = 0;
+    /* a context shift keeps BOS (the template's) and --keep tokens after it */
+    chord_generate_options options = a->generate;
+    options.n_keep = 1 + (a->generate.n_keep > 0 ? a->generate.n_keep : 0);
     if (st == CHORD_OK)
-      st = chord_session_generate(session, ids, n_ids, &a->generate, run_stream_stdout, NULL, &r,
+      st = chord_session_generate(session, ids, n_ids, &options, run_stream_stdout, NULL, &r,
                                   &error);
     chord_free(ids);
     if (st != CHORD_OK) {
@@ -194,10 +197,14 @@ int run_chat(chord_model *model, chord_session *session, const run_args *a) {
     fputc('\n', stdout);
     if (r.stop == CHORD_STOP_CALLBACK)
       fprintf(stderr, "chord: (stopped)\n");
-    /* the cache now holds the rendered prompt and the reply */
+    /* the cache now holds the rendered prompt and the reply, unless a context shift dropped
+     * some of it: then the next turn starts over */
     rt_free(cached);
-    cached = rt_malloc(full_size + r.text_size + 1);
-    bool ok = cached && add_message(&conv, "assistant", r.text, r.text_size);
+    cached = NULL;
+    if (r.n_discarded)
+      fprintf(stderr, "chord: (the context was shifted: the next turn starts over)\n");
+    cached = r.n_discarded ? NULL : rt_malloc(full_size + r.text_size + 1);
+    bool ok = (cached || r.n_discarded) && add_message(&conv, "assistant", r.text, r.text_size);
     if (cached) {
       memcpy(cached, full, full_size);
       memcpy(cached + full_size, r.text, r.text_size);

@@ -288,4 +288,5 @@ const target_info target_cpu = {
     .logits = interp_target_logits,
     .positions = interp_target_positions,
     .set_positions = interp_target_set_positions,
+    .shift = interp_target_shift,
 };

@@ -24,16 +24,6 @@ typedef struct op_emitter {
 
 /* ---- attributes and shapes --------------------------------------------------------------- */
 
-static double attr_float(const ir_value *v, ir_attr_id id, double fallback) {
-  const ir_attr *a = ir_value_attr(v, id);
-  return a ? a->as.f : fallback;
-}
-
-static int64_t attr_int(const ir_value *v, ir_attr_id id, int64_t fallback) {
-  const ir_attr *a = ir_value_attr(v, id);
-  return a ? a->as.i : fallback;
-}
-
 /* A dimension's value at the step's T and P. */
 static LLVMValueRef dim_value(emitter *e, const kernel_args *a, ir_dim d) {
   LLVMValueRef x = emit_i64(e, d.c);
@@ -157,14 +147,14 @@ static LLVMValueRef gelu_tanh_f16(emitter *e, LLVMValueRef x) {
 static LLVMValueRef unary_value(emitter *e, const ir_value *v, LLVMValueRef x) {
   switch (v->op) {
   case IR_OP_SCALE:
-    return LLVMBuildFMul(e->b, x, emit_f32(e, (float)attr_float(v, IR_ATTR_SCALE, 1.0)), "");
+    return LLVMBuildFMul(e->b, x, emit_f32(e, (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0)), "");
   case IR_OP_SILU:
     return LLVMBuildFDiv(
         e->b, x,
         LLVMBuildFAdd(e->b, emit_f32(e, 1.0f), ggml_expf(e, LLVMBuildFNeg(e->b, x, "")), ""), "");
   case IR_OP_TANH: return emit_libm(e, "tanhf", x);
   default: {
-    int64_t approx = attr_int(v, IR_ATTR_APPROX, 0);
+    int64_t approx = ir_attr_int_or(v, IR_ATTR_APPROX, 0);
     return approx == 1 ? gelu_erf(e, x) : approx == 2 ? gelu_tanh_f16(e, x) : gelu_tanh(e, x);
   }
   }
@@ -246,7 +236,7 @@ static bool supports_rows(const ir_value *v) {
 /* rms_norm and layer_norm: f32 products, double sums, the mean, variance and scale in f32. */
 static void emit_norm(emitter *e, const ir_value *v, const kernel_args *a) {
   bool layer = v->op == IR_OP_LAYER_NORM;
-  LLVMValueRef eps = emit_f32(e, (float)attr_float(v, IR_ATTR_EPS, 0));
+  LLVMValueRef eps = emit_f32(e, (float)ir_attr_float_or(v, IR_ATTR_EPS, 0));
   LLVMValueRef k = last_of(e, a, &v->type);
   LLVMValueRef kd = LLVMBuildSIToFP(e->b, k, e->f64, "");
   LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
@@ -298,8 +288,8 @@ static LLVMValueRef sum16(emitter *e, LLVMValueRef lanes) {
 /* softmax: scale (and softcap) in f32, exponentials by chord_expf summed 16 at a time in f32 and
  * the sixteens in double, then a multiply by the f32 reciprocal. */
 static void emit_softmax(emitter *e, const ir_value *v, const kernel_args *a) {
-  LLVMValueRef scale = emit_f32(e, (float)attr_float(v, IR_ATTR_SCALE, 1.0));
-  float cap = (float)attr_float(v, IR_ATTR_SOFTCAP, 0.0);
+  LLVMValueRef scale = emit_f32(e, (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0));
+  float cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
   LLVMValueRef k = last_of(e, a, &v->type);
   LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
   LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
@@ -355,7 +345,7 @@ static bool supports_mask(const ir_value *v) {
 /* x [..., T, S] with query i at position P + i: key j masked when j > P + i, or (a window w)
  * j <= P + i - w. */
 static void emit_mask(emitter *e, const ir_value *v, const kernel_args *a) {
-  int64_t window = v->op == IR_OP_SLIDING_WINDOW_MASK ? attr_int(v, IR_ATTR_WINDOW, 0) : 0;
+  int64_t window = v->op == IR_OP_SLIDING_WINDOW_MASK ? ir_attr_int_or(v, IR_ATTR_WINDOW, 0) : 0;
   LLVMValueRef cols = last_of(e, a, &v->type);
   LLVMValueRef rows = dim_of(e, a, &v->type, v->type.rank - 2);
   LLVMValueRef outer =
@@ -384,25 +374,25 @@ static void emit_mask(emitter *e, const ir_value *v, const kernel_args *a) {
 
 /* Plain and linear-scaled rope without a factor tensor: x [T, heads, d], positions i32 [T]. */
 static bool supports_rope(const ir_value *v) {
-  int64_t scaling = attr_int(v, IR_ATTR_SCALING, 0);
+  int64_t scaling = ir_attr_int_or(v, IR_ATTR_SCALING, 0);
   if (v->type.dtype != IR_DTYPE_F32 || v->n_operands != 2 || v->type.rank != 3 ||
       v->operands[0]->type.dtype != IR_DTYPE_F32 || v->operands[1]->type.dtype != IR_DTYPE_I32 ||
       (scaling != 0 && scaling != 1) || !ir_dim_is_const(v->type.dims[2]))
     return false;
-  int64_t d = v->type.dims[2].c, n_rot = attr_int(v, IR_ATTR_N_ROT, d);
+  int64_t d = v->type.dims[2].c, n_rot = ir_attr_int_or(v, IR_ATTR_N_ROT, d);
   return n_rot > 0 && n_rot <= d && n_rot % 2 == 0;
 }
 
 /* The angles as ggml_rope_cache_init takes them (rope_angles in interp.c): theta starts at the
  * position and is multiplied by powf(base, -2/n_rot) pair by pair; angle = freq_scale * theta. */
 static void emit_rope(emitter *e, const ir_value *v, const kernel_args *a) {
-  int64_t d = v->type.dims[2].c, n_rot = attr_int(v, IR_ATTR_N_ROT, d), half = n_rot / 2;
-  bool neox = attr_int(v, IR_ATTR_MODE, 0) == 1;
-  float base = (float)attr_float(v, IR_ATTR_FREQ_BASE, 10000.0);
+  int64_t d = v->type.dims[2].c, n_rot = ir_attr_int_or(v, IR_ATTR_N_ROT, d), half = n_rot / 2;
+  bool neox = ir_attr_int_or(v, IR_ATTR_MODE, 0) == 1;
+  float base = (float)ir_attr_float_or(v, IR_ATTR_FREQ_BASE, 10000.0);
   /* computed here with the same libm the interpreter calls */
   LLVMValueRef theta_scale = emit_f32(e, powf(base, -2.0f / (float)n_rot));
-  LLVMValueRef freq_scale = emit_f32(e, attr_int(v, IR_ATTR_SCALING, 0) == 1
-                                            ? (float)attr_float(v, IR_ATTR_FREQ_SCALE, 1.0)
+  LLVMValueRef freq_scale = emit_f32(e, ir_attr_int_or(v, IR_ATTR_SCALING, 0) == 1
+                                            ? (float)ir_attr_float_or(v, IR_ATTR_FREQ_SCALE, 1.0)
                                             : 1.0f);
   LLVMValueRef count = count_of(e, a, &v->type);
   LLVMValueRef t_count = dim_of(e, a, &v->type, 0), heads = dim_of(e, a, &v->type, 1);

@@ -137,16 +137,6 @@ static interp_buffer *operand_buffer(interp_session *s, const ir_value *v, uint3
   return &s->buffers[v->operands[i]->index];
 }
 
-static double attr_float(const ir_value *v, ir_attr_id id, double fallback) {
-  const ir_attr *a = ir_value_attr(v, id);
-  return a ? a->as.f : fallback;
-}
-
-static int64_t attr_int(const ir_value *v, ir_attr_id id, int64_t fallback) {
-  const ir_attr *a = ir_value_attr(v, id);
-  return a ? a->as.i : fallback;
-}
-
 /* ---- element-wise ---------------------------------------------------------------------------- */
 
 /* The flat index into an operand of dims bd (rank br) broadcast to the result's index. */
@@ -213,8 +203,8 @@ static chord_status op_unary(interp_session *s, const ir_value *v, interp_buffer
   chord_status st = buffer_materialize(x, error);
   if (st != CHORD_OK)
     return st;
-  float scale = (float)attr_float(v, IR_ATTR_SCALE, 1.0);
-  int64_t approx = attr_int(v, IR_ATTR_APPROX, 0); /* tanh, erf, tanh_f16 */
+  float scale = (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0);
+  int64_t approx = ir_attr_int_or(v, IR_ATTR_APPROX, 0); /* tanh, erf, tanh_f16 */
   for (int64_t i = 0; i < y->count; i++) {
     float t = x->f[i];
     if (v->op == IR_OP_SCALE)
@@ -306,7 +296,7 @@ static chord_status op_norm(interp_session *s, const ir_value *v, interp_buffer 
   /* In ggml's arithmetic (ggml_compute_forward_rms_norm_f32 / _norm_f32): products in f32, sums
    * in double, the mean, variance and scale in f32; bit for bit, because later roundings to q8
    * and f16 amplify one-ulp differences. */
-  float eps = (float)attr_float(v, IR_ATTR_EPS, 0);
+  float eps = (float)ir_attr_float_or(v, IR_ATTR_EPS, 0);
   bool layer = v->op == IR_OP_LAYER_NORM;
   for (int64_t r = 0; r < rows; r++) {
     const float *in = x->f + r * k;
@@ -343,8 +333,8 @@ static chord_status op_softmax(interp_session *s, const ir_value *v, interp_buff
     return st;
   /* ggml's soft_max arithmetic: scale and mask in f32, the sum of exponentials in double, then
    * a multiply by the f32 reciprocal */
-  float scale = (float)attr_float(v, IR_ATTR_SCALE, 1.0);
-  float cap = (float)attr_float(v, IR_ATTR_SOFTCAP, 0.0);
+  float scale = (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0);
+  float cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
   int64_t k = y->rank ? y->dims[y->rank - 1] : 1, rows = k ? y->count / k : 0;
   for (int64_t r = 0; r < rows; r++) {
     float *out = y->f + r * k;
@@ -402,7 +392,7 @@ static chord_status op_mask(interp_session *s, const ir_value *v, interp_buffer 
   chord_status st = buffer_materialize(x, error);
   if (st != CHORD_OK)
     return st;
-  int64_t window = v->op == IR_OP_SLIDING_WINDOW_MASK ? attr_int(v, IR_ATTR_WINDOW, 0) : 0;
+  int64_t window = v->op == IR_OP_SLIDING_WINDOW_MASK ? ir_attr_int_or(v, IR_ATTR_WINDOW, 0) : 0;
   int64_t cols = y->dims[y->rank - 1], rows = y->dims[y->rank - 2];
   for (int64_t e = 0; e < y->count; e++) {
     int64_t j = e % cols, i = (e / cols) % rows, q = s->positions + i;
@@ -607,13 +597,13 @@ static chord_status op_get_rows(interp_session *s, const ir_value *v, interp_buf
 /* llama3 scaling without a rope_freqs tensor: the factor that divides pair i's frequency (the
  * wavelength bands of Llama 3.1), 1 outside the scaled bands. */
 static double rope_llama3_factor(const ir_value *v, int64_t i, int64_t n_rot) {
-  double base = attr_float(v, IR_ATTR_FREQ_BASE, 10000.0);
+  double base = ir_attr_float_or(v, IR_ATTR_FREQ_BASE, 10000.0);
   double freq = pow(base, -2.0 * (double)i / (double)n_rot);
-  double fs = attr_float(v, IR_ATTR_FREQ_SCALE, 1.0);
+  double fs = ir_attr_float_or(v, IR_ATTR_FREQ_SCALE, 1.0);
   double factor = fs > 0 && fs != 1.0 ? 1.0 / fs : 8.0;
-  double low = attr_float(v, IR_ATTR_LOW_FREQ_FACTOR, 1.0);
-  double high = attr_float(v, IR_ATTR_HIGH_FREQ_FACTOR, 4.0);
-  double ctx = (double)attr_int(v, IR_ATTR_ORIG_CTX, 8192);
+  double low = ir_attr_float_or(v, IR_ATTR_LOW_FREQ_FACTOR, 1.0);
+  double high = ir_attr_float_or(v, IR_ATTR_HIGH_FREQ_FACTOR, 4.0);
+  double ctx = (double)ir_attr_int_or(v, IR_ATTR_ORIG_CTX, 8192);
   double wavelen = 2.0 * INTERP_PI / freq, low_wl = ctx / low, high_wl = ctx / high;
   if (wavelen > low_wl)
     return factor;
@@ -625,9 +615,9 @@ static double rope_llama3_factor(const ir_value *v, int64_t i, int64_t n_rot) {
 
 /* YaRN's correction range: the pairs between which it ramps from extrapolation to interpolation. */
 static void rope_yarn_range(const ir_value *v, int64_t n_rot, float base, float range[2]) {
-  float fast = (float)attr_float(v, IR_ATTR_BETA_FAST, 32.0);
-  float slow = (float)attr_float(v, IR_ATTR_BETA_SLOW, 1.0);
-  float ctx = (float)attr_int(v, IR_ATTR_ORIG_CTX, 4096), pi = (float)INTERP_PI;
+  float fast = (float)ir_attr_float_or(v, IR_ATTR_BETA_FAST, 32.0);
+  float slow = (float)ir_attr_float_or(v, IR_ATTR_BETA_SLOW, 1.0);
+  float ctx = (float)ir_attr_int_or(v, IR_ATTR_ORIG_CTX, 4096), pi = (float)INTERP_PI;
   float lo = floorf((float)n_rot * logf(ctx / (fast * 2.0f * pi)) / (2.0f * logf(base)));
   float hi = ceilf((float)n_rot * logf(ctx / (slow * 2.0f * pi)) / (2.0f * logf(base)));
   range[0] = fmaxf(0.0f, lo);
@@ -641,13 +631,14 @@ static void rope_yarn_range(const ir_value *v, int64_t n_rot, float base, float 
  * llama.cpp's. */
 static void rope_angles(const ir_value *v, int64_t pos, int64_t n_rot, const float *factors,
                         float *cs) {
-  float base = (float)attr_float(v, IR_ATTR_FREQ_BASE, 10000.0);
+  float base = (float)ir_attr_float_or(v, IR_ATTR_FREQ_BASE, 10000.0);
   float theta_scale = powf(base, -2.0f / (float)n_rot);
-  int64_t scaling = attr_int(v, IR_ATTR_SCALING, 0);
+  int64_t scaling = ir_attr_int_or(v, IR_ATTR_SCALING, 0);
   bool yarn = scaling == 2;
-  float freq_scale = scaling == 1 || yarn ? (float)attr_float(v, IR_ATTR_FREQ_SCALE, 1.0) : 1.0f;
-  float ext = yarn ? (float)attr_float(v, IR_ATTR_EXT_FACTOR, 0.0) : 0.0f;
-  float mscale = yarn ? (float)attr_float(v, IR_ATTR_ATTN_FACTOR, 1.0) : 1.0f;
+  float freq_scale =
+      scaling == 1 || yarn ? (float)ir_attr_float_or(v, IR_ATTR_FREQ_SCALE, 1.0) : 1.0f;
+  float ext = yarn ? (float)ir_attr_float_or(v, IR_ATTR_EXT_FACTOR, 0.0) : 0.0f;
+  float mscale = yarn ? (float)ir_attr_float_or(v, IR_ATTR_ATTN_FACTOR, 1.0) : 1.0f;
   float range[2] = {0.0f, 0.0f};
   if (ext != 0.0f) {
     rope_yarn_range(v, n_rot, base, range);
@@ -678,8 +669,8 @@ static chord_status op_rope(interp_session *s, const ir_value *v, interp_buffer 
   if (st != CHORD_OK)
     return st;
   int64_t t_count = y->dims[0], heads = y->dims[1], d = y->dims[2];
-  int64_t n_rot = attr_int(v, IR_ATTR_N_ROT, d);
-  bool neox = attr_int(v, IR_ATTR_MODE, 0) == 1;
+  int64_t n_rot = ir_attr_int_or(v, IR_ATTR_N_ROT, d);
+  bool neox = ir_attr_int_or(v, IR_ATTR_MODE, 0) == 1;
   float *cs = rt_malloc((size_t)(n_rot > 0 ? n_rot : 1) * sizeof(float));
   if (!cs)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in rope");
@@ -718,8 +709,9 @@ static chord_status op_flash_attention(interp_session *s, const ir_value *v, int
     return st;
   int64_t heads = q->dims[0], t_count = q->dims[1], d = q->dims[2];
   int64_t kv_heads = k->dims[0], keys = k->dims[1], dv = val->dims[2];
-  double scale = attr_float(v, IR_ATTR_SCALE, 1.0), cap = attr_float(v, IR_ATTR_SOFTCAP, 0.0);
-  int64_t window = attr_int(v, IR_ATTR_WINDOW, 0);
+  double scale = ir_attr_float_or(v, IR_ATTR_SCALE, 1.0),
+         cap = ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
+  int64_t window = ir_attr_int_or(v, IR_ATTR_WINDOW, 0);
   float *p = rt_malloc((size_t)(keys ? keys : 1) * sizeof(float));
   if (!p)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in flash_attention");
@@ -862,7 +854,7 @@ static chord_status op_copy(interp_session *s, const ir_value *v, interp_buffer 
   chord_status st = buffer_materialize(x, error);
   if (st != CHORD_OK)
     return st;
-  int64_t offset = v->op == IR_OP_VIEW ? attr_int(v, IR_ATTR_OFFSET, 0) : 0;
+  int64_t offset = v->op == IR_OP_VIEW ? ir_attr_int_or(v, IR_ATTR_OFFSET, 0) : 0;
   if (offset < 0 || offset + y->count > x->count)
     return rt_error(error, CHORD_ERROR_INVALID,
                     "%%%" PRIu32 " (view): elements [%" PRId64 ", %" PRId64
@@ -904,7 +896,7 @@ static chord_status op_permute(interp_session *s, const ir_value *v, interp_buff
 
 static chord_status op_concat(interp_session *s, const ir_value *v, interp_buffer *y,
                               chord_error *error) {
-  int64_t axis = attr_int(v, IR_ATTR_AXIS, 0);
+  int64_t axis = ir_attr_int_or(v, IR_ATTR_AXIS, 0);
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; d++)
     outer *= y->dims[d];
@@ -1259,6 +1251,78 @@ chord_status interp_run(interp_session *s, int64_t n_tokens, chord_error *error)
 }
 
 int64_t interp_positions(const interp_session *s) { return s->positions; }
+
+/* Re-ropes n cache rows of [heads, d] by delta positions, as llama.cpp's K shift does: the rope
+ * node's own arithmetic (rope_angles) at position delta, then the rounding to the cache type. */
+static chord_status shift_rope(interp_session *s, const ir_value *rope, float *rows, int64_t n,
+                               int64_t heads, int64_t d, ir_dtype dtype, int64_t delta,
+                               chord_error *error) {
+  int64_t n_rot = ir_attr_int_or(rope, IR_ATTR_N_ROT, d);
+  bool neox = ir_attr_int_or(rope, IR_ATTR_MODE, 0) == 1;
+  interp_buffer factors = {0};
+  chord_status st = CHORD_OK;
+  if (rope->n_operands > 2) { /* the rope_freqs weight: read for this and released */
+    const ir_value *w = rope->operands[2];
+    st = w->kind == IR_VALUE_WEIGHT
+             ? load_weight(s, w, &factors, error)
+             : rt_error(error, CHORD_ERROR_UNSUPPORTED, "interp: rope factors are not a weight");
+    if (st == CHORD_OK)
+      st = buffer_materialize(&factors, error);
+  }
+  float *cs = st == CHORD_OK ? rt_malloc((size_t)(n_rot > 0 ? n_rot : 1) * sizeof(float)) : NULL;
+  if (st == CHORD_OK && !cs)
+    st = rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory shifting the KV cache");
+  if (st == CHORD_OK) {
+    rope_angles(rope, delta, n_rot, factors.f, cs);
+    for (int64_t r = 0; r < n * heads; r++) {
+      float *row = rows + r * d;
+      for (int64_t i = 0; i < n_rot / 2; i++) {
+        int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + n_rot / 2 : 2 * i + 1;
+        float x0 = row[i0], x1 = row[i1], c = cs[2 * i], sn = cs[2 * i + 1];
+        row[i0] = round_to(dtype, fmaf(x0, c, -(x1 * sn)));
+        row[i1] = round_to(dtype, fmaf(x0, sn, x1 * c));
+      }
+    }
+  }
+  rt_free(cs);
+  buffer_release(&factors);
+  return st;
+}
+
+chord_status interp_shift(interp_session *s, int64_t keep, int64_t discard, chord_error *error) {
+  if (keep < 0 || discard < 0 || keep + discard > s->positions)
+    return rt_error(error, CHORD_ERROR_INVALID,
+                    "interp: cannot discard positions %" PRId64 "..%" PRId64 " of %" PRId64, keep,
+                    keep + discard - 1, s->positions);
+  if (discard == 0)
+    return CHORD_OK;
+  const ir_graph *g = s->graph;
+  int64_t moved = s->positions - keep - discard;
+  for (uint32_t i = 0; i < g->n_values; i++) {
+    const ir_value *v = g->values[i];
+    if (v->kind != IR_VALUE_NODE || v->op != IR_OP_KV_WRITE)
+      continue;
+    const ir_value *cache = v->operands[0], *data = v->operands[1];
+    float *state = cache->kind == IR_VALUE_STATE ? s->state[cache->index] : NULL;
+    if (!state || cache->type.rank < 1)
+      continue;
+    int64_t row = 1;
+    for (uint32_t d = 1; d < cache->type.rank; d++)
+      row *= cache->type.dims[d].c;
+    /* the positions after the discarded ones move down to keep */
+    memmove(state + keep * row, state + (keep + discard) * row,
+            (size_t)(moved * row) * sizeof(float));
+    /* keys were stored rotated for their old positions: rotate them by -discard */
+    if (data->kind == IR_VALUE_NODE && data->op == IR_OP_ROPE && cache->type.rank == 3) {
+      chord_status st = shift_rope(s, data, state + keep * row, moved, cache->type.dims[1].c,
+                                   cache->type.dims[2].c, cache->type.dtype, -discard, error);
+      if (st != CHORD_OK)
+        return st;
+    }
+  }
+  s->positions -= discard;
+  return CHORD_OK;
+}
 
 const float *interp_output(const interp_session *s, uint32_t i, int64_t dims[IR_MAX_DIMS],
                            uint32_t *rank) {

@@ -66,6 +66,13 @@ chord_status interp_run(interp_session *session, int64_t n_tokens, chord_error *
 /* Positions already in the KV cache (P of the next run). */
 int64_t interp_positions(const interp_session *session);
 
+/* Forgets cached positions keep .. keep + discard - 1: the later ones move down by discard and
+ * the keys among them (the KV-cache states a rope result is written to) are rotated by -discard
+ * positions with the rope node's arithmetic and rounded to the cache type, as llama.cpp's context
+ * shift does; P shrinks by discard. */
+chord_status interp_shift(interp_session *session, int64_t keep, int64_t discard,
+                          chord_error *error);
+
 /* Output i of the last run: f32 data (i32 outputs are converted), its dims (outermost first) and
  * rank; NULL if there is no such output. Valid until the next run. */
 const float *interp_output(const interp_session *session, uint32_t i, int64_t dims[IR_MAX_DIMS],
@@ -83,5 +90,6 @@ chord_status interp_target_step(void *instance, const int32_t *tokens, const int
 const float *interp_target_logits(void *instance, int64_t *rows, int64_t *n_vocab);
 int64_t interp_target_positions(const void *instance);
 chord_status interp_target_set_positions(void *instance, int64_t n, chord_error *error);
+chord_status interp_target_shift(void *instance, int64_t keep, int64_t discard, chord_error *error);
 
 #endif

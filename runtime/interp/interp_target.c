@@ -121,6 +121,12 @@ chord_status interp_target_set_positions(void *instance, int64_t n, chord_error 
   return open_session(in, error);
 }
 
+chord_status interp_target_shift(void *instance, int64_t keep, int64_t discard,
+                                 chord_error *error) {
+  interp_instance *in = instance;
+  return interp_shift(in->session, keep, discard, error);
+}
+
 const target_info target_interp = {
     .name = "interp",
     .description = "the reference interpreter: plain C, f32, every op (slow; the oracle)",
@@ -133,4 +139,5 @@ const target_info target_interp = {
     .logits = interp_target_logits,
     .positions = interp_target_positions,
     .set_positions = interp_target_set_positions,
+    .shift = interp_target_shift,
 };

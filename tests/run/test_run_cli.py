@@ -98,6 +98,26 @@ class RunCli(unittest.TestCase):
         # 16 positions fed; the token sampled after the last one is shown but never fed
         self.assertEqual(len(out["prompt_tokens"]) + len(out["tokens"]), 17)
 
+    def test_full_context_says_so(self):
+        r = run("run", "-m", self.model, "-p", "Once upon a time", "-n", "-1", "--temp", "0",
+                "-c", "16")
+        self.assertIn("the context is full (16 tokens)", r.stderr)
+        self.assertIn("--context-shift", r.stderr)
+
+    def test_context_shift_goes_on(self):
+        stopped = self.gen("-n", "-1", "--temp", "0", "-c", "16")
+        shifted = self.gen("-n", "40", "--temp", "0", "-c", "16", "--context-shift")
+        self.assertEqual(shifted["stop"], "length")
+        self.assertEqual(len(shifted["tokens"]), 40)
+        # the same tokens until the first shift, and the same run again
+        n = len(stopped["tokens"])
+        self.assertEqual(shifted["tokens"][:n], stopped["tokens"])
+        again = self.gen("-n", "40", "--temp", "0", "-c", "16", "--context-shift")
+        self.assertEqual(again["tokens"], shifted["tokens"])
+        kept = self.gen("-n", "40", "--temp", "0", "-c", "16", "--context-shift", "--keep", "-1")
+        self.assertEqual(len(kept["tokens"]), 40)
+        self.assertEqual(kept["tokens"][:n], stopped["tokens"])
+
     def test_prompt_longer_than_the_context_is_an_error(self):
         r = run("run", "-m", self.model, "-p", "word " * 40, "-c", "8", check=False)
         self.assertEqual(r.returncode, 1)
@@ -112,6 +132,7 @@ class RunCli(unittest.TestCase):
             (["run", "-p", "x", "-m", self.model, "--top-p", "2"], 1, "top_p"),
             (["run", "-p", "x", "-m", self.model, "--target", "tpu"], 1, "unknown target 'tpu'"),
             (["run", "-p", "x", "-O7"], 2, "no optimization level -O7"),
+            (["run", "-p", "x", "--keep", "-2"], 2, "bad value '-2' for --keep"),
             (["run", "-f", "/nonexistent.txt", "-m", self.model], 1, "/nonexistent.txt"),
         ]
         for args, code, message in cases:
