@@ -12,6 +12,7 @@
 /* The kernel's arguments, loaded. */
 typedef struct kernel_args {
   LLVMValueRef y, x[8], encoding, tokens, positions;
+  LLVMValueRef first, last; /* the items to compute, for the kernels that split (matmul) */
 } kernel_args;
 
 enum { MAX_OPERANDS = 8 };
@@ -63,16 +64,27 @@ static bool const_dim(ir_dim d, int64_t c) { return ir_dim_is_const(d) && d.c ==
 
 /* ---- the ggml exponential ---------------------------------------------------------------- */
 
-/* float chord_expf(float): the interpreter's simd_expf (ggml_v_expf's arithmetic), once per
- * module, internal (inlined where used). */
-static LLVMValueRef expf_function(emitter *e) {
-  LLVMValueRef fn = LLVMGetNamedFunction(e->module, "chord_expf");
+/* An internal function of the module, written once: the builder's place is kept. */
+typedef void (*body_fn)(emitter *e, LLVMValueRef fn);
+
+static LLVMValueRef helper(emitter *e, const char *name, LLVMTypeRef ret, LLVMTypeRef *params,
+                           unsigned n, body_fn body) {
+  LLVMValueRef fn = LLVMGetNamedFunction(e->module, name);
   if (fn)
     return fn;
   LLVMBasicBlockRef saved_block = LLVMGetInsertBlock(e->b);
   LLVMValueRef saved_fn = e->fn;
-  fn = emit_begin(e, "chord_expf", e->f32, &e->f32, 1);
+  fn = emit_begin(e, name, ret, params, n);
   LLVMSetLinkage(fn, LLVMInternalLinkage);
+  body(e, fn);
+  e->fn = saved_fn;
+  LLVMPositionBuilderAtEnd(e->b, saved_block);
+  return fn;
+}
+
+/* float chord_expf(float): the interpreter's simd_expf (ggml_v_expf's arithmetic), once per
+ * module (inlined where used). */
+static void expf_body(emitter *e, LLVMValueRef fn) {
   LLVMValueRef x = LLVMGetParam(fn, 0);
   LLVMValueRef shift = emit_f32(e, 0x1.8p23f);
   LLVMValueRef z = emit_fma(e, x, emit_f32(e, 0x1.715476p+0f), shift);
@@ -103,13 +115,10 @@ static LLVMValueRef expf_function(emitter *e) {
   LLVMValueRef is_nan = LLVMBuildFCmp(e->b, LLVMRealUNO, n, n, "");
   r = LLVMBuildSelect(e->b, is_nan, LLVMBuildFAdd(e->b, x, x, ""), r, "");
   LLVMBuildRet(e->b, r);
-  e->fn = saved_fn;
-  LLVMPositionBuilderAtEnd(e->b, saved_block);
-  return fn;
 }
 
 static LLVMValueRef ggml_expf(emitter *e, LLVMValueRef x) {
-  LLVMValueRef fn = expf_function(e);
+  LLVMValueRef fn = helper(e, "chord_expf", e->f32, &e->f32, 1, expf_body);
   return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, &x, 1, "");
 }
 
@@ -523,6 +532,141 @@ static void emit_quantize(emitter *e, const ir_value *v, const kernel_args *a) {
   emit_end(e, &l);
 }
 
+/* ---- float matmul (attention) ----------------------------------------------------------- */
+
+static LLVMValueRef load16(emitter *e, LLVMValueRef base, LLVMValueRef index) {
+  return emit_load(e, emit_vec(e->f32, 16), emit_gep(e, e->f32, base, index));
+}
+
+/* simd_dot16 (tinyBLAS's order): 16 lanes of fused multiply-adds over whole chunks, the tail in
+ * lanes 0.., then simd_sum16. */
+static void dot16_body(emitter *e, LLVMValueRef fn) {
+  LLVMValueRef x = LLVMGetParam(fn, 0), y = LLVMGetParam(fn, 1), k = LLVMGetParam(fn, 2);
+  LLVMTypeRef v16 = emit_vec(e->f32, 16);
+  LLVMValueRef acc = emit_var(e, v16, LLVMConstNull(v16));
+  LLVMValueRef whole = LLVMBuildSub(e->b, k, LLVMBuildSRem(e->b, k, emit_i64(e, 16), ""), "");
+  emit_loop l;
+  LLVMValueRef i = emit_for(e, &l, emit_i64(e, 0), whole, 16);
+  emit_set(e, acc, emit_fma(e, load16(e, x, i), load16(e, y, i), emit_get(e, v16, acc)));
+  emit_end(e, &l);
+  LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
+  emit_store(e, emit_get(e, v16, acc), lanes);
+  i = emit_for(e, &l, whole, k, 1);
+  LLVMValueRef lane = LLVMBuildSub(e->b, i, whole, "");
+  emit_store_at(e,
+                emit_fma(e, emit_load_at(e, e->f32, x, i), emit_load_at(e, e->f32, y, i),
+                         emit_load_at(e, e->f32, lanes, lane)),
+                lanes, lane);
+  emit_end(e, &l);
+  LLVMBuildRet(e->b, sum16(e, lanes));
+}
+
+/* simd_dot64 (ggml_vec_dot_f32/f16 for one row): four accumulators of 16 lanes over blocks of
+ * 64, the rest of the last block in its lanes when the contracted dim counts as zero-padded
+ * (padded), else in double after the lane sum. */
+static void dot64_body(emitter *e, LLVMValueRef fn) {
+  LLVMValueRef x = LLVMGetParam(fn, 0), y = LLVMGetParam(fn, 1), k = LLVMGetParam(fn, 2);
+  LLVMValueRef padded = LLVMGetParam(fn, 3);
+  LLVMTypeRef v16 = emit_vec(e->f32, 16);
+  LLVMValueRef acc[4];
+  for (int j = 0; j < 4; j++)
+    acc[j] = emit_var(e, v16, LLVMConstNull(v16));
+  LLVMValueRef blocks = LLVMBuildSub(e->b, k, LLVMBuildSRem(e->b, k, emit_i64(e, 64), ""), "");
+  LLVMValueRef whole = LLVMBuildSelect(e->b, padded, k, blocks, "");
+  emit_loop l;
+  LLVMValueRef i = emit_for(e, &l, emit_i64(e, 0), blocks, 64);
+  for (int j = 0; j < 4; j++) {
+    LLVMValueRef at = emit_add64(e, i, 16 * j);
+    emit_set(e, acc[j], emit_fma(e, load16(e, x, at), load16(e, y, at), emit_get(e, v16, acc[j])));
+  }
+  emit_end(e, &l);
+  LLVMValueRef all = emit_var(e, LLVMArrayType2(e->f32, 64), NULL);
+  for (int j = 0; j < 4; j++)
+    emit_store(e, emit_get(e, v16, acc[j]), emit_gep(e, e->f32, all, emit_i64(e, 16 * j)));
+  i = emit_for(e, &l, blocks, whole, 1); /* element i sits in lane i % 64 of the block */
+  LLVMValueRef slot = LLVMBuildSub(e->b, i, blocks, "");
+  emit_store_at(e,
+                emit_fma(e, emit_load_at(e, e->f32, x, i), emit_load_at(e, e->f32, y, i),
+                         emit_load_at(e, e->f32, all, slot)),
+                all, slot);
+  emit_end(e, &l);
+  LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
+  for (int lane = 0; lane < 16; lane++) {
+    LLVMValueRef a[4];
+    for (int j = 0; j < 4; j++)
+      a[j] = emit_load_at(e, e->f32, all, emit_i64(e, 16 * j + lane));
+    LLVMValueRef v = LLVMBuildFAdd(e->b, LLVMBuildFAdd(e->b, a[0], a[2], ""),
+                                   LLVMBuildFAdd(e->b, a[1], a[3], ""), "");
+    emit_store_at(e, v, lanes, emit_i64(e, lane));
+  }
+  LLVMValueRef sum = emit_var(e, e->f64, LLVMBuildFPExt(e->b, sum16(e, lanes), e->f64, ""));
+  i = emit_for(e, &l, whole, k, 1);
+  LLVMValueRef p =
+      LLVMBuildFMul(e->b, emit_load_at(e, e->f32, x, i), emit_load_at(e, e->f32, y, i), "");
+  emit_set(e, sum,
+           LLVMBuildFAdd(e->b, emit_get(e, e->f64, sum), LLVMBuildFPExt(e->b, p, e->f64, ""), ""));
+  emit_end(e, &l);
+  LLVMBuildRet(e->b, LLVMBuildFPTrunc(e->b, emit_get(e, e->f64, sum), e->f32, ""));
+}
+
+static LLVMValueRef call(emitter *e, LLVMValueRef fn, LLVMValueRef *args, unsigned n) {
+  return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
+}
+
+/* The producer of a value through dequantize: quantize to f16 gives attention's float lanes. */
+static bool is_f16_rounded(const ir_value *v) {
+  return v->kind == IR_VALUE_NODE && v->op == IR_OP_DEQUANTIZE &&
+         v->operands[0]->kind == IR_VALUE_NODE && v->operands[0]->op == IR_OP_QUANTIZE &&
+         v->operands[0]->type.dtype == IR_DTYPE_F16;
+}
+
+/* Attention's matmuls: a [B, M, K] rounded to f16 (queries, probabilities) against computed
+ * b [Bkv, N, K] (keys, transposed values; Bkv divides B: grouped-query attention), f32. */
+static bool supports_matmul(const ir_value *v) {
+  const ir_value *a = v->operands[0], *b = v->operands[1];
+  if (v->type.dtype != IR_DTYPE_F32 || v->n_operands != 2 || a->type.rank != 3 ||
+      b->type.rank != 3 || !is_f16_rounded(a) || b->kind != IR_VALUE_NODE ||
+      b->op == IR_OP_DEQUANTIZE || b->type.dtype != IR_DTYPE_F32)
+    return false;
+  return ir_dim_is_const(a->type.dims[0]) && ir_dim_is_const(b->type.dims[0]) &&
+         b->type.dims[0].c > 0 && a->type.dims[0].c % b->type.dims[0].c == 0;
+}
+
+/* Items [first, last) of (batch, column) pairs: each column of b against every row of a, one
+ * row by simd_dot64, more by simd_dot16, as the interpreter's matmul_range. */
+static void emit_matmul(emitter *e, const ir_value *v, const kernel_args *a) {
+  const ir_type *at = &v->operands[0]->type, *bt = &v->operands[1]->type;
+  LLVMValueRef m = dim_of(e, a, at, 1), k = dim_of(e, a, at, 2), n = dim_of(e, a, bt, 1);
+  int64_t group = at->dims[0].c / bt->dims[0].c;
+  LLVMValueRef padded = LLVMConstInt(e->i1, !ir_dim_is_const(at->dims[2]), 0);
+  LLVMTypeRef p3[3] = {e->ptr, e->ptr, e->i64}, p4[4] = {e->ptr, e->ptr, e->i64, e->i1};
+  LLVMValueRef dot16 = helper(e, "chord_dot16", e->f32, p3, 3, dot16_body);
+  LLVMValueRef dot64 = helper(e, "chord_dot64", e->f32, p4, 4, dot64_body);
+  LLVMValueRef items = LLVMBuildMul(e->b, emit_i64(e, at->dims[0].c), n, "");
+  LLVMValueRef last = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a->last, items, ""),
+                                      a->last, items, "");
+  LLVMValueRef one_row = LLVMBuildICmp(e->b, LLVMIntEQ, m, emit_i64(e, 1), "");
+  emit_loop li, lm;
+  LLVMValueRef item = emit_for(e, &li, a->first, last, 1);
+  LLVMValueRef ab = LLVMBuildSDiv(e->b, item, n, ""), col = LLVMBuildSRem(e->b, item, n, "");
+  LLVMValueRef bb = LLVMBuildSDiv(e->b, ab, emit_i64(e, group), "");
+  LLVMValueRef brow = emit_gep(
+      e, e->f32, a->x[1],
+      LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, bb, n, ""), col, ""), k, ""));
+  LLVMValueRef row = emit_for(e, &lm, emit_i64(e, 0), m, 1);
+  LLVMValueRef arow_index = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, ab, m, ""), row, "");
+  LLVMValueRef arow = emit_gep(e, e->f32, a->x[0], LLVMBuildMul(e->b, arow_index, k, ""));
+  LLVMValueRef out = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, arow_index, n, ""), col, "");
+  LLVMBasicBlockRef after = emit_if(e, one_row);
+  emit_store_at(e, call(e, dot64, (LLVMValueRef[]){arow, brow, k, padded}, 4), a->y, out);
+  emit_endif(e, after);
+  after = emit_if(e, LLVMBuildNot(e->b, one_row, ""));
+  emit_store_at(e, call(e, dot16, (LLVMValueRef[]){arow, brow, k}, 3), a->y, out);
+  emit_endif(e, after);
+  emit_end(e, &lm);
+  emit_end(e, &li);
+}
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 static const op_emitter EMITTERS[] = {
@@ -541,6 +685,7 @@ static const op_emitter EMITTERS[] = {
     {IR_OP_PERMUTE, supports_permute, emit_permute},
     {IR_OP_TRANSPOSE, supports_permute, emit_permute},
     {IR_OP_QUANTIZE, supports_quantize, emit_quantize},
+    {IR_OP_MATMUL, supports_matmul, emit_matmul},
 };
 
 static const op_emitter *emitter_of(const ir_value *v) {
@@ -614,9 +759,12 @@ bool emit_op(LLVMModuleRef module, const ir_value *v, const char *name, emit_isa
     return false;
   emitter e;
   emitter_init(&e, module, isa);
-  LLVMTypeRef params[3] = {e.ptr, e.i64, e.i64};
-  LLVMValueRef fn = emit_begin(&e, name, e.void_type, params, 3);
-  kernel_args a = {.tokens = LLVMGetParam(fn, 1), .positions = LLVMGetParam(fn, 2)};
+  LLVMTypeRef params[5] = {e.ptr, e.i64, e.i64, e.i64, e.i64};
+  LLVMValueRef fn = emit_begin(&e, name, e.void_type, params, 5);
+  kernel_args a = {.tokens = LLVMGetParam(fn, 1),
+                   .positions = LLVMGetParam(fn, 2),
+                   .first = LLVMGetParam(fn, 3),
+                   .last = LLVMGetParam(fn, 4)};
   LLVMValueRef buffers = LLVMGetParam(fn, 0);
   a.y = emit_load_at(&e, e.ptr, buffers, emit_i64(&e, 0));
   for (uint32_t o = 0; o < v->n_operands; o++)

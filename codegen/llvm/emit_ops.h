@@ -5,15 +5,18 @@
  * so results are the interpreter's bit for bit (tests/codegen).
  *
  * A kernel is
- *   void chord_op_N(void *const *buffers, int64_t T, int64_t P)
+ *   void chord_op_N(void *const *buffers, int64_t T, int64_t P, int64_t first, int64_t last)
  * where buffers[0] is the result, buffers[1 + i] operand i (dense f32, or i32 for token ids and
  * positions), and for quantize buffers[1 + n_operands] the result's encoding (rows of blocks).
+ * A matmul kernel computes the items [first, last) of emit_op_items (a caller splits them over
+ * threads); the others compute the whole node and ignore them.
  *
  * What has a kernel: scale, silu, tanh, gelu (all three forms), add and mul (operands of the
  * result's shape, rows broadcast along the last dim, or scalars), rms_norm and layer_norm,
  * softmax without a mask operand, the causal and sliding-window masks, rope (plain and linear
- * scaling, no factor tensor), permute and transpose, and quantize to q8_0 and f16. Everything
- * else runs as the interpreter's C. */
+ * scaling, no factor tensor), permute and transpose, quantize to q8_0 and f16, and attention's
+ * float matmuls (f16-rounded rows against computed keys or values, in tinyBLAS's or vec_dot's
+ * lane order). Everything else runs as the interpreter's C. */
 #ifndef CHORD_CODEGEN_LLVM_EMIT_OPS_H
 #define CHORD_CODEGEN_LLVM_EMIT_OPS_H
 
@@ -25,7 +28,8 @@
 #include "codegen/llvm/emitter.h"
 #include "ir/ir.h"
 
-typedef void (*chord_op_fn)(void *const *buffers, int64_t tokens, int64_t positions);
+typedef void (*chord_op_fn)(void *const *buffers, int64_t tokens, int64_t positions, int64_t first,
+                            int64_t last);
 
 /* Whether there is a kernel for this node (its op, types, shapes and attributes). */
 bool emit_op_supports(const ir_value *v);

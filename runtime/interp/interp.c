@@ -1038,6 +1038,18 @@ static chord_status load_weight(interp_session *s, const ir_value *v, interp_buf
   return CHORD_OK;
 }
 
+typedef struct kernel_job {
+  interp_node_fn kernel;
+  void *const *buffers;
+  int64_t tokens, positions;
+} kernel_job;
+
+static void kernel_range(void *ctx, uint64_t first, uint64_t last, int worker) {
+  (void)worker;
+  const kernel_job *job = ctx;
+  job->kernel(job->buffers, job->tokens, job->positions, (int64_t)first, (int64_t)last);
+}
+
 /* A node through a target's compiled kernel (interp_kernels.node): the operands as dense arrays
  * (an f32 weight read where it is mapped), and for quantize the encoding allocated for it to
  * write, so that matmul finds it as op_quantize leaves it. */
@@ -1068,7 +1080,16 @@ static chord_status run_kernel(interp_session *s, const ir_value *v, interp_buff
     y->encoded_type = v->type.dtype;
     buffers[1 + v->n_operands] = y->encoded;
   }
-  kernel(buffers, s->tokens, s->positions);
+  if (v->op != IR_OP_MATMUL) {
+    kernel(buffers, s->tokens, s->positions, 0, INT64_MAX);
+    return CHORD_OK;
+  }
+  /* a matmul's items as op_matmul splits them: (batch, column) pairs over the threads */
+  const interp_buffer *a = operand_buffer(s, v, 0), *b = operand_buffer(s, v, 1);
+  int64_t m = a->dims[a->rank - 2], k = a->dims[a->rank - 1];
+  kernel_job job = {kernel, buffers, s->tokens, s->positions};
+  uint64_t items = (uint64_t)((m && k ? a->count / (m * k) : 0) * b->dims[b->rank - 2]);
+  rt_pool_for(items >= 256 ? s->pool : NULL, items, kernel_range, &job);
   return CHORD_OK;
 }
 

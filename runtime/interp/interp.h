@@ -38,8 +38,11 @@ typedef void (*interp_gemv_fn)(const uint8_t *w, int64_t row_bytes, int64_t rows
                                const float *a_d, const int16_t *a_s16, const int16_t *a_s32,
                                int64_t k, float *y);
 /* A node's compiled kernel (codegen/llvm/emit_ops.h): buffers[0] the result, buffers[1 + i]
- * operand i (dense f32 or i32), for quantize buffers[1 + n_operands] the result's encoding. */
-typedef void (*interp_node_fn)(void *const *buffers, int64_t tokens, int64_t positions);
+ * operand i (dense f32 or i32), for quantize buffers[1 + n_operands] the result's encoding. A
+ * matmul's computes the (batch, column) items [first, last), so that the walker can split them
+ * over its threads; the others compute the whole node. */
+typedef void (*interp_node_fn)(void *const *buffers, int64_t tokens, int64_t positions,
+                               int64_t first, int64_t last);
 typedef struct interp_kernels {
   interp_gemv_fn gemv[IR_DTYPE_COUNT][2];
   /* node[i] runs value i of the graph, or is NULL (the interpreter's C); n_nodes entries */

@@ -2,7 +2,8 @@
  * bit for bit: small graphs in the text form run twice by the interpreter's walker, once with the
  * kernels target_cpu compiled for them and once without, on inputs that mix ordinary values with
  * the awkward ones (zeros of both signs, infinities, NaN, subnormals, values past expf's range),
- * over two steps so that the cached positions P are not zero in the second. Each case names the
+ * over steps of 3, 2 and 1 tokens (P is not zero after the first; one row takes the matmuls'
+ * other order), comparing the outputs of every step. Each case names the
  * nodes that must have a kernel, so a case cannot pass by falling back to the interpreter. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -57,6 +58,26 @@ static const op_case CASES[] = {
           " %c = quantize %x {dtype = f16} : f16[T, 4, 64]\n %d = dequantize %c : f32[T, 4, 64]\n"
           " output %b\n output %d\n}\n",
      "a,c"},
+    /* attention's float matmuls: f16-rounded rows against computed keys (2 kv heads for 4),
+     * then probabilities against transposed values, with a symbolic contracted dim (2T, counted
+     * as zero-padded) and a constant one (70: a block of 64 and a tail) */
+    {HEAD " input %kv : f32[2, 70, 64]\n"
+          " %p = permute %x {perm = [1, 0, 2]} : f32[4, T, 64]\n"
+          " %q = quantize %p {dtype = f16} : f16[4, T, 64]\n %qd = dequantize %q : f32[4, T, 64]\n"
+          " %k = reshape %p {shape = [2, 2*T, 64]} : f32[2, 2*T, 64]\n"
+          " %s = matmul %qd, %k : f32[4, T, 2*T]\n"
+          " %sq = quantize %s {dtype = f16} : f16[4, T, 2*T]\n"
+          " %sd = dequantize %sq : f32[4, T, 2*T]\n"
+          " %vt = permute %k {perm = [0, 2, 1]} : f32[2, 64, 2*T]\n"
+          " %o = matmul %sd, %vt : f32[4, T, 64]\n"
+          " %kn = scale %kv {scale = 1.0} : f32[2, 70, 64]\n"
+          " %s2 = matmul %qd, %kn : f32[4, T, 70]\n"
+          " %s2q = quantize %s2 {dtype = f16} : f16[4, T, 70]\n"
+          " %s2d = dequantize %s2q : f32[4, T, 70]\n"
+          " %v2 = permute %kn {perm = [0, 2, 1]} : f32[2, 64, 70]\n"
+          " %o2 = matmul %s2d, %v2 : f32[4, T, 64]\n"
+          " output %s\n output %o\n output %s2\n output %o2\n}\n",
+     "s,o,s2,o2"},
 };
 
 /* Deterministic inputs: values of a few magnitudes, and one special value in eight. */
@@ -92,15 +113,33 @@ static void check_kernels(const ir_graph *g, const interp_kernels *k, const char
   }
 }
 
-/* Runs steps of 3 and then 2 tokens; returns the outputs of the last, concatenated. */
+/* Appends the outputs of the last step to *out. */
+static void append_outputs(const ir_graph *g, interp_session *s, float **out, int64_t *count) {
+  for (uint32_t o = 0; o < g->n_outputs; o++) {
+    int64_t dims[IR_MAX_DIMS], n = 1;
+    uint32_t rank;
+    const float *y = interp_output(s, o, dims, &rank);
+    cr_assert_not_null(y);
+    for (uint32_t d = 0; d < rank; d++)
+      n *= dims[d];
+    *out = realloc(*out, (size_t)(*count + n) * sizeof **out);
+    memcpy(*out + *count, y, (size_t)n * sizeof **out);
+    *count += n;
+  }
+}
+
+/* Runs steps of 3, 2 and 1 tokens; returns the outputs of every step, concatenated. */
 static float *run_steps(const ir_graph *g, const interp_kernels *kernels, int64_t *count) {
   interp_session *s = NULL;
   chord_error error = {0};
   cr_assert_eq(interp_init(&s, g, NULL, &error), CHORD_OK, "%s", error.message);
   interp_set_kernels(s, kernels);
   float *out = NULL;
-  int64_t steps[2] = {3, 2}, p = 0;
-  for (int step = 0; step < 2; step++) {
+  int64_t steps[3] = {3, 2, 1}, p = 0;
+  float kv[2 * 70 * 64];
+  fill(kv, 2 * 70 * 64, 5);
+  *count = 0;
+  for (int step = 0; step < 3; step++) {
     int64_t t = steps[step], n = t * 4 * 64;
     float *x = malloc((size_t)n * sizeof *x);
     int32_t pos[8];
@@ -109,21 +148,13 @@ static float *run_steps(const ir_graph *g, const interp_kernels *kernels, int64_
       pos[i] = (int32_t)(p + i);
     cr_assert_eq(interp_set_input(s, "x", x, n, &error), CHORD_OK, "%s", error.message);
     cr_assert_eq(interp_set_input(s, "pos", pos, t, &error), CHORD_OK, "%s", error.message);
+    if (ir_graph_find(g, IR_VALUE_INPUT, "kv", 2))
+      cr_assert_eq(interp_set_input(s, "kv", kv, 2 * 70 * 64, &error), CHORD_OK, "%s",
+                   error.message);
     cr_assert_eq(interp_run(s, t, &error), CHORD_OK, "%s", error.message);
     free(x);
     p += t;
-  }
-  *count = 0;
-  for (uint32_t o = 0; o < g->n_outputs; o++) {
-    int64_t dims[IR_MAX_DIMS], n = 1;
-    uint32_t rank;
-    const float *y = interp_output(s, o, dims, &rank);
-    cr_assert_not_null(y);
-    for (uint32_t d = 0; d < rank; d++)
-      n *= dims[d];
-    out = realloc(out, (size_t)(*count + n) * sizeof *out);
-    memcpy(out + *count, y, (size_t)n * sizeof *out);
-    *count += n;
+    append_outputs(g, s, &out, count);
   }
   interp_free(s);
   return out;
