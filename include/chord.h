@@ -77,6 +77,7 @@ typedef struct chord_compile_options {
   int n_threads;      /* 0: one */
   int64_t n_ctx;      /* KV-cache positions; 0: 4096, at most the model's context length */
   int64_t n_batch;    /* prompt tokens per step; 0: 512 */
+  const char *cache_type_k; /* the key cache's type: "f16" (NULL: the default) or "q8_0" */
 } chord_compile_options;
 
 void chord_compile_options_default(chord_compile_options *options);

@@ -365,6 +365,17 @@ bool ir_shape_kv_read(const ir_value *v, ir_type *out, char *why, size_t size) {
   return true;
 }
 
+bool ir_shape_hadamard(const ir_value *v, ir_type *out, char *why, size_t size) {
+  if (!need_f32(v, 0, why, size) || !need_rank(v, 0, 1, IR_MAX_DIMS, why, size))
+    return false;
+  const ir_type *x = operand(v, 0);
+  ir_dim n = x->dims[x->rank - 1];
+  if (!ir_dim_is_const(n) || n.c < 2 || (n.c & (n.c - 1)) != 0)
+    return fail(why, size, "the last dim must be a constant power of two");
+  *out = *x;
+  return true;
+}
+
 bool ir_shape_argmax(const ir_value *v, ir_type *out, char *why, size_t size) {
   if (!need_f32(v, 0, why, size))
     return false;

@@ -35,6 +35,11 @@ chord_status chord_compile(chord_model *model, const chord_compile_options *opti
   if (o.n_ctx < 0 || o.n_batch < 0 || o.n_threads < 0)
     return rt_error(error, CHORD_ERROR_INVALID,
                     "negative context size, batch size or thread count");
+  ir_dtype cache_k = IR_DTYPE_F16;
+  if (o.cache_type_k && (!ir_dtype_from_name(o.cache_type_k, &cache_k) ||
+                         (cache_k != IR_DTYPE_F16 && cache_k != IR_DTYPE_Q8_0)))
+    return rt_error(error, CHORD_ERROR_INVALID, "no key cache type '%s' (f16 or q8_0)",
+                    o.cache_type_k);
   chord_program *p = rt_calloc(1, sizeof *p);
   if (!p)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory compiling the model");
@@ -42,7 +47,8 @@ chord_status chord_compile(chord_model *model, const chord_compile_options *opti
   p->target = target;
   p->n_batch = o.n_batch ? o.n_batch : 512;
   p->n_threads = o.n_threads ? o.n_threads : 1;
-  lower_options lo = {.n_ctx = o.n_ctx ? o.n_ctx : 4096, .last_logits_only = true};
+  lower_options lo = {
+      .n_ctx = o.n_ctx ? o.n_ctx : 4096, .last_logits_only = true, .cache_type_k = cache_k};
   pass_pipeline pipeline;
   target_options to = {.n_threads = p->n_threads};
   chord_status st = lower_model(model->file, &lo, &p->graph, error);

@@ -92,3 +92,13 @@ char *cli_read_file(const char *path, size_t *size) {
     cli_error("out of memory reading %s", path);
   return text;
 }
+
+void cli_expand_aliases(int argc, char **argv, const char *const *aliases) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      return;
+    for (const char *const *a = aliases; a[0]; a += 2)
+      if (strcmp(argv[i], a[0]) == 0)
+        argv[i] = (char *)a[1];
+  }
+}

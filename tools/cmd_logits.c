@@ -28,9 +28,10 @@ static const char logits_usage[] =
     "      --top N         print the N largest logits (default 10)\n"
     "      --all           print every logit as \"logits\" instead of \"top\"\n"
     "  -t, --threads N     threads for the interpreter's matmuls (default 1)\n"
+    "  -ctk, --cache-type-k TYPE  the key cache's type: f16 (default) or q8_0\n"
     "  -h, --help          show this help\n";
 
-enum { OPT_TOKENS = 256, OPT_TARGET, OPT_TOP, OPT_ALL };
+enum { OPT_TOKENS = 256, OPT_TARGET, OPT_TOP, OPT_ALL, OPT_CACHE_TYPE_K };
 
 static bool parse_ids(const char *text, tok_ids *out) {
   const char *p = text;
@@ -108,21 +109,25 @@ static void print_result(const tok_ids *ids, const float *logits, int64_t n_voca
 }
 
 int cmd_logits(int argc, char **argv) {
-  static const struct option options[] = {{"model", required_argument, NULL, 'm'},
-                                          {"prompt", required_argument, NULL, 'p'},
-                                          {"tokens", required_argument, NULL, OPT_TOKENS},
-                                          {"target", required_argument, NULL, OPT_TARGET},
-                                          {"top", required_argument, NULL, OPT_TOP},
-                                          {"all", no_argument, NULL, OPT_ALL},
-                                          {"threads", required_argument, NULL, 't'},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+  static const struct option options[] = {
+      {"model", required_argument, NULL, 'm'},
+      {"prompt", required_argument, NULL, 'p'},
+      {"tokens", required_argument, NULL, OPT_TOKENS},
+      {"target", required_argument, NULL, OPT_TARGET},
+      {"top", required_argument, NULL, OPT_TOP},
+      {"all", no_argument, NULL, OPT_ALL},
+      {"cache-type-k", required_argument, NULL, OPT_CACHE_TYPE_K},
+      {"threads", required_argument, NULL, 't'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
   const char *model_arg = NULL, *prompt = NULL, *tokens = NULL;
   int top = 10;
   bool all = false;
   chord_compile_options co;
   chord_compile_options_default(&co);
   co.n_threads = 1;
+  static const char *const aliases[] = {"-ctk", "--cache-type-k", NULL};
+  cli_expand_aliases(argc, argv, aliases);
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "m:p:t:O:h", options, NULL)) != -1) {
@@ -133,6 +138,7 @@ int cmd_logits(int argc, char **argv) {
     case OPT_TARGET: co.target = optarg; break;
     case OPT_TOP: top = atoi(optarg); break;
     case OPT_ALL: all = true; break;
+    case OPT_CACHE_TYPE_K: co.cache_type_k = optarg; break;
     case 't': co.n_threads = atoi(optarg); break;
     case 'O':
       if (!pass_parse_level("logits", optarg, &co.opt_level))

@@ -61,6 +61,8 @@ static const char run_usage[] =
     "  -c, --ctx-size N          context size in tokens (default 4096, at most the model's)\n"
     "  -b, --batch-size N        prompt tokens per step (default 512)\n"
     "  -t, --threads N           worker threads (default: all CPUs)\n"
+    "  -ctk, --cache-type-k TYPE the key cache's type: f16 (default) or q8_0 (half the memory;\n"
+    "                            llama.cpp's -ctk q8_0 numerics)\n"
     "\n"
     "output:\n"
     "      --no-display-prompt   do not print the prompt before the generated text\n"
@@ -271,6 +273,7 @@ enum {
   OPT_JSON,
   OPT_CONTEXT_SHIFT,
   OPT_KEEP,
+  OPT_CACHE_TYPE_K,
   OPT_NO_ESCAPE,
 };
 
@@ -302,6 +305,7 @@ int cmd_run(int argc, char **argv) {
       {"seed", required_argument, NULL, 's'},
       {"context-shift", no_argument, NULL, OPT_CONTEXT_SHIFT},
       {"keep", required_argument, NULL, OPT_KEEP},
+      {"cache-type-k", required_argument, NULL, OPT_CACHE_TYPE_K},
       {"target", required_argument, NULL, OPT_TARGET},
       {"ctx-size", required_argument, NULL, 'c'},
       {"batch-size", required_argument, NULL, 'b'},
@@ -323,6 +327,8 @@ int cmd_run(int argc, char **argv) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   co.n_threads = cpus > 0 ? (int)cpus : 1;
   long long v = 0;
+  static const char *const aliases[] = {"-ctk", "--cache-type-k", NULL};
+  cli_expand_aliases(argc, argv, aliases);
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "m:p:f:en:r:s:c:b:t:O:h", options, NULL)) != -1) {
@@ -387,6 +393,7 @@ int cmd_run(int argc, char **argv) {
     case OPT_NO_DISPLAY_PROMPT: a.display_prompt = false; break;
     case OPT_JSON: a.json = true; break;
     case OPT_CONTEXT_SHIFT: a.generate.context_shift = true; break;
+    case OPT_CACHE_TYPE_K: co.cache_type_k = optarg; break;
     case OPT_KEEP:
       ok = parse_long(optarg, -1, INT32_MAX, &v);
       a.generate.n_keep = (int32_t)v;

@@ -441,9 +441,20 @@ static void emit_rope(emitter *e, const ir_value *v, const kernel_args *a) {
 
 /* ---- layout ------------------------------------------------------------------------------ */
 
+/* Whether x is read from a quantized KV cache: the interpreter's permute carries such a
+ * buffer's blocks along for the integer matmul (its op, not a kernel, must run). */
+static bool from_quantized_cache(const ir_value *x) {
+  if (x->kind != IR_VALUE_NODE || x->op != IR_OP_KV_READ)
+    return false;
+  const ir_value *state = x->operands[0];
+  while (state->kind == IR_VALUE_NODE && state->op == IR_OP_KV_WRITE)
+    state = state->operands[0];
+  return ir_dtype_get(state->type.dtype)->block_elems > 1;
+}
+
 static bool supports_permute(const ir_value *v) {
   return all_f32(v) && v->n_operands == 1 && v->type.rank >= 1 && v->type.rank <= IR_MAX_DIMS &&
-         v->operands[0]->type.rank == v->type.rank;
+         v->operands[0]->type.rank == v->type.rank && !from_quantized_cache(v->operands[0]);
 }
 
 /* y[i0, i1, ...] = x at the source index: one loop per dim of y, the innermost the fastest. */
@@ -530,6 +541,37 @@ static void emit_quantize(emitter *e, const ir_value *v, const kernel_args *a) {
   emit_store_at(e, LLVMBuildFPToSI(e->b, q, e->i8, ""), blk, emit_add64(e, j, 2));
   emit_end(e, &lj);
   emit_end(e, &l);
+}
+
+/* hadamard: each row scaled by 1/sqrt(n), then the butterflies with the stride doubling from 1;
+ * n is a constant, so the stages unroll. */
+static bool supports_hadamard(const ir_value *v) {
+  return all_f32(v) && v->n_operands == 1 && v->type.rank >= 1 &&
+         ir_dim_is_const(v->type.dims[v->type.rank - 1]);
+}
+
+static void emit_hadamard(emitter *e, const ir_value *v, const kernel_args *a) {
+  int64_t n = v->type.dims[v->type.rank - 1].c;
+  LLVMValueRef scale = emit_f32(e, (float)(1.0 / sqrt((double)n)));
+  LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), emit_i64(e, n), "");
+  emit_loop lr, l, li;
+  LLVMValueRef r = emit_for(e, &lr, emit_i64(e, 0), rows, 1);
+  LLVMValueRef in = emit_gep(e, e->f32, a->x[0], emit_mul64(e, r, n));
+  LLVMValueRef row = emit_gep(e, e->f32, a->y, emit_mul64(e, r, n));
+  LLVMValueRef j = emit_for(e, &l, emit_i64(e, 0), emit_i64(e, n), 1);
+  emit_store_at(e, LLVMBuildFMul(e->b, emit_load_at(e, e->f32, in, j), scale, ""), row, j);
+  emit_end(e, &l);
+  for (int64_t h = 1; h < n; h *= 2) {
+    LLVMValueRef i = emit_for(e, &li, emit_i64(e, 0), emit_i64(e, n), 2 * h);
+    j = emit_for(e, &l, i, emit_add64(e, i, h), 1);
+    LLVMValueRef jh = emit_add64(e, j, h);
+    LLVMValueRef x0 = emit_load_at(e, e->f32, row, j), x1 = emit_load_at(e, e->f32, row, jh);
+    emit_store_at(e, LLVMBuildFAdd(e->b, x0, x1, ""), row, j);
+    emit_store_at(e, LLVMBuildFSub(e->b, x0, x1, ""), row, jh);
+    emit_end(e, &l);
+    emit_end(e, &li);
+  }
+  emit_end(e, &lr);
 }
 
 /* ---- float matmul (attention) ----------------------------------------------------------- */
@@ -686,6 +728,7 @@ static const op_emitter EMITTERS[] = {
     {IR_OP_TRANSPOSE, supports_permute, emit_permute},
     {IR_OP_QUANTIZE, supports_quantize, emit_quantize},
     {IR_OP_MATMUL, supports_matmul, emit_matmul},
+    {IR_OP_HADAMARD, supports_hadamard, emit_hadamard},
 };
 
 static const op_emitter *emitter_of(const ir_value *v) {

@@ -11,8 +11,8 @@
  * A matmul kernel computes the items [first, last) of emit_op_items (a caller splits them over
  * threads); the others compute the whole node and ignore them.
  *
- * What has a kernel: scale, silu, tanh, gelu (all three forms), add and mul (operands of the
- * result's shape, rows broadcast along the last dim, or scalars), rms_norm and layer_norm,
+ * What has a kernel: scale, silu, tanh, gelu (all three forms), hadamard, add and mul (operands of
+ * the result's shape, rows broadcast along the last dim, or scalars), rms_norm and layer_norm,
  * softmax without a mask operand, the causal and sliding-window masks, rope (plain and linear
  * scaling, no factor tensor), permute and transpose, quantize to q8_0 and f16, and attention's
  * float matmuls (f16-rounded rows against computed keys or values, in tinyBLAS's or vec_dot's

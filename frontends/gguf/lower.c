@@ -50,6 +50,13 @@ chord_status lower_model(const gguf_file *file, const lower_options *options, ir
   uint64_t ctx_len = 0;
   lower_hparam_u64(&c, "context_length", &ctx_len);
   c.n_ctx = options && options->n_ctx > 0 ? options->n_ctx : 2048;
+  c.cache_type_k = options && options->cache_type_k ? options->cache_type_k : IR_DTYPE_F16;
+  if (c.cache_type_k != IR_DTYPE_F16 && c.cache_type_k != IR_DTYPE_Q8_0) {
+    ir_graph_free(g);
+    return rt_error(error, CHORD_ERROR_UNSUPPORTED,
+                    "a key cache of type %s (f16 and q8_0 are supported)",
+                    ir_dtype_name(c.cache_type_k));
+  }
   if (ctx_len > 0 && (uint64_t)c.n_ctx > ctx_len)
     c.n_ctx = (int64_t)ctx_len;
   ir_type ids = {.dtype = IR_DTYPE_I32, .rank = 1, .dims = {{1, 0, 0}}};
@@ -273,12 +280,24 @@ ir_value *lower_attention(lower_ctx *c, uint32_t layer, ir_value *q, ir_value *k
   if (!q || !k || !v)
     return NULL;
   ir_graph *g = c->graph;
-  ir_type cache = {.dtype = IR_DTYPE_F16,
+  /* a quantized key cache: llama.cpp rotates q and k by a Hadamard matrix first (orthogonal, so
+   * the scores are unchanged but the outliers spread over the row before rounding to q8_0), for
+   * head dims that are powers of two from 64 on (measured: 64, 128 and 256 rotate, 32 does not) */
+  int64_t head = k->type.dims[2].c;
+  if (c->cache_type_k != IR_DTYPE_F16 && ir_dim_is_const(k->type.dims[2]) && head >= 64 &&
+      (head & (head - 1)) == 0) {
+    q = lower_op(c, IR_OP_HADAMARD, q, NULL);
+    k = q ? lower_op(c, IR_OP_HADAMARD, k, NULL) : NULL;
+    if (!k)
+      return NULL;
+  }
+  ir_type cache = {.dtype = c->cache_type_k,
                    .rank = 3,
                    .dims = {ir_dim_const(c->n_ctx), k->type.dims[1], k->type.dims[2]}};
   char name[64];
   snprintf(name, sizeof name, "cache_k.%u", layer);
   ir_value *ck = ir_graph_add_state(g, name, &cache, c->error);
+  cache.dtype = IR_DTYPE_F16;
   cache.dims[1] = v->type.dims[1];
   cache.dims[2] = v->type.dims[2];
   snprintf(name, sizeof name, "cache_v.%u", layer);
@@ -288,8 +307,10 @@ ir_value *lower_attention(lower_ctx *c, uint32_t layer, ir_value *q, ir_value *k
   ir_value *qh = lower_permute(c, q, 1, 0, 2);    /* [H, T, D] */
   ir_value *kh = lower_permute(c, keys, 1, 0, 2); /* [Hk, P+T, D] */
   ir_value *vh = lower_permute(c, vals, 1, 2, 0); /* [Hk, D, P+T] */
-  /* the cache is f16: llama.cpp rounds q, and the probabilities, to f16 for the two products */
-  ir_value *s = lower_op(c, IR_OP_MATMUL, lower_round(c, qh, IR_DTYPE_F16), kh);
+  /* llama.cpp rounds q to the key cache's type for the scores (an f16 cache: f16; q8_0: q8_0,
+   * for integer dot products), and the probabilities to f16 (the value cache's) */
+  ir_dtype q_type = c->cache_type_k == IR_DTYPE_Q8_0 ? IR_DTYPE_Q8_0 : IR_DTYPE_F16;
+  ir_value *s = lower_op(c, IR_OP_MATMUL, lower_round(c, qh, q_type), kh);
   if (!s)
     return NULL;
   if (window > 0) {

@@ -19,6 +19,9 @@ typedef struct lower_options {
                             the graph gets an input %out_rows : i32[1] holding T-1, and the rows
                             go through get_rows before the final norm, as llama.cpp's
                             inp_out_ids do; the output is then f32[1, n_vocab] */
+  ir_dtype cache_type_k; /* the key cache's type: f16 (the default; 0 counts as f16) or q8_0
+                            (llama.cpp's -ctk q8_0: queries are rounded to q8_0 for the integer
+                            dot products with the keys) */
 } lower_options;
 
 /* Lowers the model in file. An unsupported architecture is CHORD_ERROR_UNSUPPORTED naming it. */

@@ -12,6 +12,7 @@ typedef struct lower_ctx {
   chord_error *error;
   const char *arch; /* general.architecture, NUL-terminated */
   int64_t n_ctx;
+  ir_dtype cache_type_k;  /* lower_options.cache_type_k, resolved */
   ir_value *tokens, *pos; /* the graph's inputs */
   ir_value *out_rows;     /* with last_logits_only: the rows whose logits are wanted */
   bool missing;           /* a required tensor was absent: the first one is reported */

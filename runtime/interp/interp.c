@@ -33,6 +33,7 @@ typedef struct interp_buffer {
    * encoded_type, so that matmul can take the integers as llama.cpp does (interp_qdot.h). */
   uint8_t *encoded;
   ir_dtype encoded_type;
+  bool encoded_borrowed; /* encoded points into a quantized KV cache's blocks */
 } interp_buffer;
 
 typedef struct interp_binding {
@@ -51,6 +52,7 @@ struct interp_session {
   const gguf_file *file;
   interp_buffer *buffers; /* one per value */
   float **state;          /* one per value (state values only): the cache contents */
+  uint8_t **state_blocks; /* one per value: a quantized cache's blocks, row by row, or NULL */
   interp_input *inputs;   /* one per value (input values only) */
   uint32_t *last_use;     /* index of the last user of each value */
   interp_binding *bindings;
@@ -68,7 +70,8 @@ static void buffer_release(interp_buffer *b) {
   if (!b->borrowed)
     rt_free(b->f);
   rt_free(b->i);
-  rt_free(b->encoded);
+  if (!b->encoded_borrowed)
+    rt_free(b->encoded);
   memset(b, 0, sizeof *b);
 }
 
@@ -412,6 +415,9 @@ typedef struct matmul_job {
   /* Integer dot products (interp_qdot.h): set when a keeps a q8_0/q8_K encoding and b is a
    * weight of a type that reads it; a_rows holds a's rows decoded once. */
   qdot_row *a_rows;
+  int64_t n_a_rows;
+  const uint8_t *b_blocks; /* b's encoded rows: a weight's, or a quantized KV cache's */
+  ir_dtype b_type;
   interp_gemv_fn gemv; /* a target's compiled kernel for a_rows, or NULL */
   /* llama.cpp's tinyBLAS kernels (simd_dot16 order) take the float matmuls: a rounded to f16
    * (f16 weights, and attention's q and probabilities against the f16 KV cache) or an f32
@@ -443,7 +449,7 @@ static int64_t matmul_b_batch(const interp_buffer *a, const interp_buffer *b, in
 /* Items [first, last) by integer dot products: each weight row decoded once, then dotted with
  * every row of a (already decoded). */
 static void matmul_range_qdot(matmul_job *job, uint64_t first, uint64_t last) {
-  ir_dtype type = job->b->row_type;
+  ir_dtype type = job->b_type;
   uint64_t bytes = row_bytes(type, job->k);
   if (job->gemv) {
     /* the weight rows [first, last) against each activation row, in tiles of rows small enough
@@ -466,11 +472,14 @@ static void matmul_range_qdot(matmul_job *job, uint64_t first, uint64_t last) {
   }
   bool tiled = qdot_tiled(type, job->m);
   for (uint64_t item = first; item < last; item++) {
-    int64_t n = (int64_t)item % job->n;
-    qdot_decode(type, job->b->rows + (uint64_t)n * bytes, &w);
-    for (int64_t m = 0; m < job->m; m++)
-      job->y->f[m * job->n + n] =
-          tiled ? qdot_slabs(type, &w, &job->a_rows[m]) : qdot(type, &w, &job->a_rows[m]);
+    int64_t ab = (int64_t)item / job->n, n = (int64_t)item % job->n;
+    int64_t bb = job->b->rank > 2 ? matmul_b_batch(job->a, job->b, ab) : 0;
+    qdot_decode(type, job->b_blocks + (uint64_t)(bb * job->n + n) * bytes, &w);
+    for (int64_t m = 0; m < job->m; m++) {
+      const qdot_row *a = &job->a_rows[ab * job->m + m];
+      job->y->f[(ab * job->m + m) * job->n + n] =
+          tiled ? qdot_slabs(type, &w, a) : qdot(type, &w, a);
+    }
   }
   qdot_row_free(&w);
 }
@@ -512,17 +521,21 @@ static void matmul_range(void *ctx, uint64_t first, uint64_t last, int worker) {
  * decoded into job->a_rows. CHORD_OK without them where the plain path applies. */
 static chord_status matmul_prepare_qdot(matmul_job *job, chord_error *error) {
   const interp_buffer *a = job->a, *b = job->b;
-  if (!a->encoded || !b->rows || b->rank != 2 ||
-      a->encoded_type != qdot_activation_type(b->row_type))
+  /* a weight read in place, or the rows of a quantized KV cache (batched by head) */
+  job->b_blocks = b->rows ? b->rows : b->encoded;
+  job->b_type = b->rows ? b->row_type : b->encoded_type;
+  if (!a->encoded || !job->b_blocks || (b->rows && b->rank != 2) ||
+      a->encoded_type != qdot_activation_type(job->b_type))
     return CHORD_OK;
   const ir_dtype_info *info = ir_dtype_get(a->encoded_type);
-  if (job->k % info->block_elems != 0 || ir_dtype_get(b->row_type)->block_elems > job->k)
+  if (job->k % info->block_elems != 0 || ir_dtype_get(job->b_type)->block_elems > job->k)
     return CHORD_OK;
   size_t row_size = (size_t)(job->k / info->block_elems) * info->block_bytes;
-  job->a_rows = rt_calloc((size_t)(job->m ? job->m : 1), sizeof *job->a_rows);
+  job->n_a_rows = job->k ? a->count / job->k : 0;
+  job->a_rows = rt_calloc((size_t)(job->n_a_rows ? job->n_a_rows : 1), sizeof *job->a_rows);
   if (!job->a_rows)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
-  for (int64_t m = 0; m < job->m; m++) {
+  for (int64_t m = 0; m < job->n_a_rows; m++) {
     if (!qdot_row_init(&job->a_rows[m], job->k))
       return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
     qdot_decode(a->encoded_type, a->encoded + (size_t)m * row_size, &job->a_rows[m]);
@@ -531,7 +544,7 @@ static chord_status matmul_prepare_qdot(matmul_job *job, chord_error *error) {
 }
 
 static void matmul_job_free(matmul_job *job) {
-  for (int64_t m = 0; job->a_rows && m < job->m; m++)
+  for (int64_t m = 0; job->a_rows && m < job->n_a_rows; m++)
     qdot_row_free(&job->a_rows[m]);
   rt_free(job->a_rows);
 }
@@ -561,7 +574,7 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
     job.a_batches = 1;
   }
   st = matmul_prepare_qdot(&job, error);
-  if (st == CHORD_OK && job.a_rows && s->kernels)
+  if (st == CHORD_OK && job.a_rows && s->kernels && b->rows)
     job.gemv = s->kernels->gemv[b->row_type][qdot_tiled(b->row_type, job.m)];
   if (st == CHORD_OK) {
     uint64_t items = (uint64_t)(job.a_batches * job.n);
@@ -864,6 +877,42 @@ static chord_status op_copy(interp_session *s, const ir_value *v, interp_buffer 
   return CHORD_OK;
 }
 
+/* Bytes of a row of blocks (a quantized cache's or an encoded operand's) of elements row_elems. */
+static size_t cache_row_bytes(ir_dtype dtype, int64_t row_elems) {
+  const ir_dtype_info *info = ir_dtype_get(dtype);
+  return (size_t)(row_elems / info->block_elems) * info->block_bytes;
+}
+
+/* An encoded operand's rows of blocks permuted along with its values, when the permutation
+ * keeps the last dim (a quantized key cache's [P+T, heads, d] to [heads, P+T, d]); otherwise the
+ * result has values only. */
+static chord_status permute_encoding(const interp_buffer *x, interp_buffer *y, const int64_t *perm,
+                                     chord_error *error) {
+  uint32_t rank = y->rank;
+  if (rank < 1 || perm[rank - 1] != (int64_t)rank - 1)
+    return CHORD_OK;
+  int64_t k = y->dims[rank - 1], rows = k ? y->count / k : 0;
+  size_t bytes = cache_row_bytes(x->encoded_type, k);
+  int64_t xstride[IR_MAX_DIMS];
+  for (int d = (int)rank - 2, st = 1; d >= 0; d--) {
+    xstride[d] = st;
+    st *= (int)x->dims[d];
+  }
+  y->encoded = rt_malloc(bytes * (size_t)(rows ? rows : 1));
+  if (!y->encoded)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in permute");
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t rest = r, src = 0;
+    for (int d = (int)rank - 2; d >= 0; d--) {
+      src += (rest % y->dims[d]) * xstride[perm[d]];
+      rest /= y->dims[d];
+    }
+    memcpy(y->encoded + (size_t)r * bytes, x->encoded + (size_t)src * bytes, bytes);
+  }
+  y->encoded_type = x->encoded_type;
+  return CHORD_OK;
+}
+
 static chord_status op_permute(interp_session *s, const ir_value *v, interp_buffer *y,
                                chord_error *error) {
   interp_buffer *x = operand_buffer(s, v, 0);
@@ -891,7 +940,7 @@ static chord_status op_permute(interp_session *s, const ir_value *v, interp_buff
     }
     y->f[e] = x->f[src];
   }
-  return CHORD_OK;
+  return x->encoded ? permute_encoding(x, y, perm, error) : CHORD_OK;
 }
 
 static chord_status op_concat(interp_session *s, const ir_value *v, interp_buffer *y,
@@ -916,6 +965,35 @@ static chord_status op_concat(interp_session *s, const ir_value *v, interp_buffe
   return CHORD_OK;
 }
 
+/* llama.cpp's rotation of q and k for a quantized key cache (ops.def): per row, x / sqrt(n), then
+ * the fast Walsh-Hadamard butterflies with the stride doubling from 1 (its results, bit for bit,
+ * at head dims 64, 128 and 256). */
+/* out = in H / sqrt(n) (in and out may be the same row). */
+static void hadamard_row(const float *in, float *out, int64_t n) {
+  float scale = (float)(1.0 / sqrt((double)n));
+  for (int64_t j = 0; j < n; j++)
+    out[j] = in[j] * scale;
+  for (int64_t h = 1; h < n; h *= 2)
+    for (int64_t i = 0; i < n; i += 2 * h)
+      for (int64_t j = i; j < i + h; j++) {
+        float a = out[j], b = out[j + h];
+        out[j] = a + b;
+        out[j + h] = a - b;
+      }
+}
+
+static chord_status op_hadamard(interp_session *s, const ir_value *v, interp_buffer *y,
+                                chord_error *error) {
+  interp_buffer *x = operand_buffer(s, v, 0);
+  chord_status st = buffer_materialize(x, error);
+  if (st != CHORD_OK)
+    return st;
+  int64_t n = y->dims[y->rank - 1], rows = n ? y->count / n : 0;
+  for (int64_t r = 0; r < rows; r++)
+    hadamard_row(x->f + r * n, y->f + r * n, n);
+  return CHORD_OK;
+}
+
 /* ---- KV cache -------------------------------------------------------------------------------- */
 
 /* The cache value an operand stands for: a state, or a kv_write result (which borrows it). */
@@ -932,6 +1010,13 @@ static float round_to(ir_dtype dtype, float x) {
   return x;
 }
 
+/* The state a kv_write or kv_read operand stands for (through earlier kv_writes). */
+static const ir_value *cache_state(const ir_value *v) {
+  while (v->kind == IR_VALUE_NODE && v->op == IR_OP_KV_WRITE)
+    v = v->operands[0];
+  return v;
+}
+
 static chord_status op_kv_write(interp_session *s, const ir_value *v, interp_buffer *y,
                                 chord_error *error) {
   interp_buffer *cache = operand_buffer(s, v, 0), *x = operand_buffer(s, v, 1);
@@ -945,8 +1030,21 @@ static chord_status op_kv_write(interp_session *s, const ir_value *v, interp_buf
                     " do not fit a cache of %" PRId64,
                     v->index, s->positions, s->positions + x->dims[0] - 1, cache->dims[0]);
   ir_dtype dtype = v->type.dtype;
-  for (int64_t e = 0; e < x->count; e++)
-    cache->f[s->positions * row + e] = round_to(dtype, x->f[e]);
+  uint8_t *blocks = s->state_blocks[cache_state(v)->index];
+  if (blocks) {
+    /* q8_0: rounded as llama.cpp's copy into the cache does (quantize_row_q8_0), the values
+     * kept beside the blocks */
+    size_t bytes = cache_row_bytes(dtype, row);
+    for (int64_t e = 0; e < x->count; e += 32)
+      round_q8_activations(x->f + e, cache->f + s->positions * row + e,
+                           blocks + (size_t)s->positions * bytes + (size_t)(e / 32) * 34);
+    y->encoded = blocks;
+    y->encoded_type = dtype;
+    y->encoded_borrowed = true;
+  } else {
+    for (int64_t e = 0; e < x->count; e++)
+      cache->f[s->positions * row + e] = round_to(dtype, x->f[e]);
+  }
   rt_free(y->f);
   y->f = cache->f;
   y->borrowed = true;
@@ -955,9 +1053,17 @@ static chord_status op_kv_write(interp_session *s, const ir_value *v, interp_buf
 
 static chord_status op_kv_read(interp_session *s, const ir_value *v, interp_buffer *y,
                                chord_error *error) {
-  (void)error;
   interp_buffer *cache = operand_buffer(s, v, 0);
   memcpy(y->f, cache->f, (size_t)y->count * sizeof(float));
+  if (cache->encoded) { /* a quantized cache: its blocks too, for the integer dot products */
+    int64_t row = y->dims[0] ? y->count / y->dims[0] : 0;
+    size_t bytes = cache_row_bytes(cache->encoded_type, row) * (size_t)y->dims[0];
+    y->encoded = rt_malloc(bytes ? bytes : 1);
+    if (!y->encoded)
+      return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory reading the cache");
+    memcpy(y->encoded, cache->encoded, bytes);
+    y->encoded_type = cache->encoded_type;
+  }
   return CHORD_OK;
 }
 
@@ -996,6 +1102,7 @@ static const interp_op_fn op_functions[] = {
     [IR_OP_QMATMUL] = op_matmul,
     [IR_OP_FLASH_ATTENTION] = op_flash_attention,
     [IR_OP_FUSED_REGION] = op_fused_region,
+    [IR_OP_HADAMARD] = op_hadamard,
 };
 _Static_assert(sizeof op_functions / sizeof op_functions[0] == IR_OP_COUNT,
                "op_functions needs an entry for every op of ir/ops.def");
@@ -1153,9 +1260,10 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
   s->file = weights;
   s->buffers = rt_calloc(n ? n : 1, sizeof *s->buffers);
   s->state = rt_calloc(n ? n : 1, sizeof *s->state);
+  s->state_blocks = rt_calloc(n ? n : 1, sizeof *s->state_blocks);
   s->inputs = rt_calloc(n ? n : 1, sizeof *s->inputs);
   s->last_use = rt_calloc(n ? n : 1, sizeof *s->last_use);
-  if (!s->buffers || !s->state || !s->inputs || !s->last_use) {
+  if (!s->buffers || !s->state || !s->state_blocks || !s->inputs || !s->last_use) {
     interp_free(s);
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
   }
@@ -1186,6 +1294,21 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
       interp_free(s);
       return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory for the KV cache");
     }
+    if (ir_dtype_get(v->type.dtype)->block_elems == 1)
+      continue;
+    /* a quantized cache (q8_0): blocks beside the values */
+    int64_t row = v->type.rank && v->type.dims[0].c ? count / v->type.dims[0].c : 0;
+    if (v->type.dtype != IR_DTYPE_Q8_0 || row % 32 != 0) {
+      interp_free(s);
+      return rt_error(error, CHORD_ERROR_UNSUPPORTED,
+                      "state %%%s: a %s cache (q8_0 rows of whole blocks are supported)",
+                      v->name ? v->name : "?", ir_dtype_name(v->type.dtype));
+    }
+    s->state_blocks[i] = rt_calloc(cache_row_bytes(v->type.dtype, count), 1);
+    if (!s->state_blocks[i]) {
+      interp_free(s);
+      return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory for the KV cache");
+    }
   }
   for (uint32_t i = 0; i < graph->n_outputs; i++)
     s->last_use[graph->outputs[i]->index] = UINT32_MAX;
@@ -1202,11 +1325,14 @@ void interp_free(interp_session *s) {
       buffer_release(&s->buffers[i]);
     if (s->state)
       rt_free(s->state[i]);
+    if (s->state_blocks)
+      rt_free(s->state_blocks[i]);
     if (s->inputs)
       rt_free(s->inputs[i].data);
   }
   rt_free(s->buffers);
   rt_free(s->state);
+  rt_free(s->state_blocks);
   rt_free(s->inputs);
   rt_free(s->last_use);
   rt_free(s->bindings);
@@ -1275,9 +1401,9 @@ int64_t interp_positions(const interp_session *s) { return s->positions; }
 
 /* Re-ropes n cache rows of [heads, d] by delta positions, as llama.cpp's K shift does: the rope
  * node's own arithmetic (rope_angles) at position delta, then the rounding to the cache type. */
-static chord_status shift_rope(interp_session *s, const ir_value *rope, float *rows, int64_t n,
-                               int64_t heads, int64_t d, ir_dtype dtype, int64_t delta,
-                               chord_error *error) {
+static chord_status shift_rope(interp_session *s, const ir_value *rope, bool rotated, float *rows,
+                               uint8_t *blocks, int64_t n, int64_t heads, int64_t d, ir_dtype dtype,
+                               int64_t delta, chord_error *error) {
   int64_t n_rot = ir_attr_int_or(rope, IR_ATTR_N_ROT, d);
   bool neox = ir_attr_int_or(rope, IR_ATTR_MODE, 0) == 1;
   interp_buffer factors = {0};
@@ -1297,13 +1423,20 @@ static chord_status shift_rope(interp_session *s, const ir_value *rope, float *r
     rope_angles(rope, delta, n_rot, factors.f, cs);
     for (int64_t r = 0; r < n * heads; r++) {
       float *row = rows + r * d;
+      if (rotated) /* the keys were rotated after rope (hadamard): undo it, H H = I */
+        hadamard_row(row, row, d);
       for (int64_t i = 0; i < n_rot / 2; i++) {
         int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + n_rot / 2 : 2 * i + 1;
         float x0 = row[i0], x1 = row[i1], c = cs[2 * i], sn = cs[2 * i + 1];
         row[i0] = round_to(dtype, fmaf(x0, c, -(x1 * sn)));
         row[i1] = round_to(dtype, fmaf(x0, sn, x1 * c));
       }
+      if (rotated)
+        hadamard_row(row, row, d);
     }
+    /* a q8_0 cache: rotated in f32 and quantized again (llama.cpp casts, ropes, copies back) */
+    for (int64_t e = 0; blocks && e < n * heads * d; e += 32)
+      round_q8_activations(rows + e, rows + e, blocks + (size_t)(e / 32) * 34);
   }
   rt_free(cs);
   buffer_release(&factors);
@@ -1333,10 +1466,20 @@ chord_status interp_shift(interp_session *s, int64_t keep, int64_t discard, chor
     /* the positions after the discarded ones move down to keep */
     memmove(state + keep * row, state + (keep + discard) * row,
             (size_t)(moved * row) * sizeof(float));
-    /* keys were stored rotated for their old positions: rotate them by -discard */
+    uint8_t *blocks = s->state_blocks[cache->index];
+    size_t bytes = blocks ? cache_row_bytes(cache->type.dtype, row) : 0;
+    if (blocks)
+      memmove(blocks + (size_t)keep * bytes, blocks + (size_t)(keep + discard) * bytes,
+              (size_t)moved * bytes);
+    /* keys were stored rotated for their old positions: rotate them by -discard (through the
+     * Hadamard rotation of a quantized cache, when they have one) */
+    bool rotated = data->kind == IR_VALUE_NODE && data->op == IR_OP_HADAMARD;
+    if (rotated)
+      data = data->operands[0];
     if (data->kind == IR_VALUE_NODE && data->op == IR_OP_ROPE && cache->type.rank == 3) {
-      chord_status st = shift_rope(s, data, state + keep * row, moved, cache->type.dims[1].c,
-                                   cache->type.dims[2].c, cache->type.dtype, -discard, error);
+      chord_status st = shift_rope(
+          s, data, rotated, state + keep * row, blocks ? blocks + (size_t)keep * bytes : NULL,
+          moved, cache->type.dims[1].c, cache->type.dims[2].c, cache->type.dtype, -discard, error);
       if (st != CHORD_OK)
         return st;
     }

@@ -54,6 +54,9 @@ static const op_case CASES[] = {
           " %b = permute %x {perm = [1, 2, 0]} : f32[4, 64, T]\n"
           " %c = transpose %x : f32[T, 64, 4]\n output %a\n output %b\n output %c\n}\n",
      "a,b,c"},
+    {HEAD " %a = hadamard %x : f32[T, 4, 64]\n %r = reshape %x {shape = [T, 2, 128]} : "
+          "f32[T, 2, 128]\n %b = hadamard %r : f32[T, 2, 128]\n output %a\n output %b\n}\n",
+     "a,b"},
     {HEAD " %a = quantize %x {dtype = q8_0} : q8_0[T, 4, 64]\n %b = dequantize %a : f32[T, 4, 64]\n"
           " %c = quantize %x {dtype = f16} : f16[T, 4, 64]\n %d = dequantize %c : f32[T, 4, 64]\n"
           " output %b\n output %d\n}\n",

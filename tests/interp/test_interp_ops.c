@@ -257,6 +257,19 @@ Test(interp_ops, layout_ops) {
   run_close(&r);
 }
 
+Test(interp_ops, hadamard) {
+  run r;
+  run_open(&r, "graph @g {\n input %x : f32[2, 4]\n %y = hadamard %x : f32[2, 4]\n"
+               " output %y\n}\n");
+  float x[8] = {1, 0, 0, 0, 1, 2, 3, 4};
+  run_input(&r, "x", x, 8);
+  const float *y = run_step(&r, 1, 8);
+  /* H4 x / 2, H4 = [[1,1,1,1],[1,-1,1,-1],[1,1,-1,-1],[1,-1,-1,1]] */
+  float want[8] = {0.5f, 0.5f, 0.5f, 0.5f, 5, -1, -2, 0};
+  expect(y, want, 8, 0);
+  run_close(&r);
+}
+
 Test(interp_ops, every_op_has_a_function) {
   for (int op = 0; op < IR_OP_COUNT; op++)
     cr_expect(interp_has_op((ir_op)op), "%s has no function in the interpreter",

@@ -3,7 +3,8 @@
  * session that only ever saw the kept tokens, bit for bit, and its key rows up to the f16 rounding
  * of rotating a stored key once more (llama.cpp's shift rounds the same way) -- and the moved keys
  * must really have been rotated: they are far from the keys at their old positions. For plain and
- * neox rope, whole and partial rotation. */
+ * neox rope, whole and partial rotation, and a q8_0 cache of Hadamard-rotated keys (the lowering's
+ * -ctk q8_0). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,13 +15,16 @@
 
 enum { HEADS = 2, D = 64, ROW = HEADS * D, CTX = 16 };
 
+/* mode, n_rot, then the key cache's type and the key (%k, or %h: rotated by hadamard, as the
+ * lowering does for a q8_0 cache) */
 static const char *GRAPH =
     "graph @g {\n input %%x : f32[T, 2, 64]\n input %%pos : i32[T]\n"
     " %%k = rope %%x, %%pos {mode = %s, n_rot = %d, freq_base = 10000.0} : f32[T, 2, 64]\n"
-    " state %%ck : f16[16, 2, 64]\n state %%cv : f16[16, 2, 64]\n"
-    " %%wk = kv_write %%ck, %%k : f16[16, 2, 64]\n %%rk = kv_read %%wk : f32[P+T, 2, 64]\n"
+    " %%h = hadamard %%k : f32[T, 2, 64]\n"
+    " state %%ck : %s[16, 2, 64]\n state %%cv : f16[16, 2, 64]\n"
+    " %%wk = kv_write %%ck, %%%s : %s[16, 2, 64]\n %%rk = kv_read %%wk : f32[P+T, 2, 64]\n"
     " %%wv = kv_write %%cv, %%x : f16[16, 2, 64]\n %%rv = kv_read %%wv : f32[P+T, 2, 64]\n"
-    " output %%rk\n output %%rv\n}\n";
+    " output %%rk\n output %%rv\n output %%h\n}\n";
 
 static float X[8][ROW];
 
@@ -56,9 +60,12 @@ static const float *output(interp_session *s, uint32_t i, int64_t rows) {
   return y;
 }
 
-static void check_shift(const char *mode, int n_rot) {
+/* tolerance: of the moved keys against keys computed at their new positions, relative to the
+ * row's largest */
+static void check_shift(const char *mode, int n_rot, const char *cache, float tolerance) {
   char text[1024];
-  snprintf(text, sizeof text, GRAPH, mode, n_rot);
+  bool q8 = strcmp(cache, "q8_0") == 0;
+  snprintf(text, sizeof text, GRAPH, mode, n_rot, cache, q8 ? "h" : "k", cache);
   ir_graph *g = NULL;
   chord_error error;
   cr_assert_eq(ir_parse(text, strlen(text), "shift.cir", &g, &error), CHORD_OK, "%s",
@@ -85,16 +92,20 @@ static void check_shift(const char *mode, int n_rot) {
   cr_expect_eq(memcmp(ks + 3 * ROW, kf + 3 * ROW, ROW * sizeof(float)), 0, "the new key row");
   const float *ku = output(unshifted, 0, 6);
   float worst = 0, moved_from_old = 0;
-  for (int r = 1; r <= 2; r++)
+  for (int r = 1; r <= 2; r++) {
+    float top = 1.0f;
+    for (int e = 0; e < ROW; e++)
+      top = fmaxf(top, fabsf(kf[r * ROW + e]));
     for (int e = 0; e < ROW; e++) {
       float a = ks[r * ROW + e], b = kf[r * ROW + e], old = ku[(r + 3) * ROW + e];
-      worst = fmaxf(worst, fabsf(a - b) / fmaxf(1.0f, fabsf(b)));
+      worst = fmaxf(worst, fabsf(a - b) / top);
       moved_from_old = fmaxf(moved_from_old, fabsf(a - old));
     }
-  /* two f16 roundings (2^-11 each) and the rotation's own */
-  cr_expect_lt(worst, 3e-3f, "%s rope, n_rot %d: moved keys off by %g", mode, n_rot, worst);
-  cr_expect_gt(moved_from_old, 0.5f, "%s rope, n_rot %d: the moved keys were not rotated", mode,
-               n_rot);
+  }
+  cr_expect_lt(worst, tolerance, "%s rope, n_rot %d, %s cache: moved keys off by %g", mode, n_rot,
+               cache, worst);
+  cr_expect_gt(moved_from_old, 0.5f, "%s rope, n_rot %d, %s cache: the moved keys were not rotated",
+               mode, n_rot, cache);
   cr_expect_eq(interp_shift(shifted, 2, 3, &error), CHORD_ERROR_INVALID);
   interp_free(shifted);
   interp_free(fresh);
@@ -104,7 +115,12 @@ static void check_shift(const char *mode, int n_rot) {
 
 Test(kv_shift, moves_values_and_rerotates_keys) {
   make_inputs();
-  check_shift("neox", 64);
-  check_shift("normal", 64);
-  check_shift("neox", 32);
+  /* two f16 roundings (2^-11 each) and the rotation's own */
+  check_shift("neox", 64, "f16", 3e-3f);
+  check_shift("normal", 64, "f16", 3e-3f);
+  check_shift("neox", 32, "f16", 3e-3f);
+  /* q8_0 keys stored Hadamard-rotated: undone, rotated by rope, redone, quantized again (two
+   * roundings of half a step, 1/254 of a block's largest each) */
+  check_shift("neox", 64, "q8_0", 1.2e-2f);
+  check_shift("normal", 32, "q8_0", 1.2e-2f);
 }
