@@ -46,7 +46,7 @@ static kernel_set kernels_of(const ir_graph *graph) {
 }
 
 /* The node kernels of a graph: the nodes with an emitter, grouped by key (emit_op_key), one
- * function chord_op_K per group. */
+ * function per group (op_kernel_name). */
 typedef struct op_plan {
   int32_t *kernel_of;     /* per value: its group K, or -1 */
   const ir_value **first; /* per group: the node the function is emitted from */
@@ -97,6 +97,12 @@ static chord_status op_plan_make(const ir_graph *graph, op_plan *plan, chord_err
   return CHORD_OK;
 }
 
+/* Node kernel k's function name: chord_<op>_<k> (chord_rms_norm_3), as perf and --emit show it. */
+static void op_kernel_name(const op_plan *plan, uint32_t k, char *buf, size_t size) {
+  const ir_op_info *info = ir_op_get(plan->first[k]->op);
+  snprintf(buf, size, "chord_%s_%u", info ? info->name : "op", k);
+}
+
 /* The module of a kernel set and a graph's node kernels. */
 static LLVMModuleRef kernel_module(jit *j, const kernel_set *set, const op_plan *plan) {
   LLVMModuleRef module = jit_new_module(j, "chord_kernels");
@@ -106,7 +112,7 @@ static LLVMModuleRef kernel_module(jit *j, const kernel_set *set, const op_plan 
       emit_qdot(module, (ir_dtype)t, isa);
   for (uint32_t k = 0; k < plan->n_kernels; k++) {
     char name[64];
-    snprintf(name, sizeof name, "chord_op_%u", k);
+    op_kernel_name(plan, k, name, sizeof name);
     emit_op(module, plan->first[k], name, isa);
   }
   return module;
@@ -177,7 +183,7 @@ static chord_status look_up_kernels(cpu_program *p, const ir_graph *graph, const
   chord_status st = CHORD_OK;
   for (uint32_t k = 0; k < plan->n_kernels && st == CHORD_OK; k++) {
     char name[64];
-    snprintf(name, sizeof name, "chord_op_%u", k);
+    op_kernel_name(plan, k, name, sizeof name);
     by_kernel[k] = (interp_node_fn)jit_lookup(p->jit, name, error);
     if (!by_kernel[k])
       st = error ? error->status : CHORD_ERROR_NOT_FOUND;

@@ -5,7 +5,7 @@
  * so results are the interpreter's bit for bit (tests/codegen).
  *
  * A kernel is
- *   void chord_op_N(void *const *buffers, int64_t T, int64_t P, int64_t first, int64_t last)
+ *   void chord_<op>_N(void *const *buffers, int64_t T, int64_t P, int64_t first, int64_t last)
  * where buffers[0] is the result, buffers[1 + i] operand i (dense f32, or i32 for token ids and
  * positions), and for quantize buffers[1 + n_operands] the result's encoding (rows of blocks).
  * A matmul kernel computes the items [first, last) of emit_op_items (a caller splits them over

@@ -11,6 +11,7 @@
 #include "ir/fused_body.h"
 #include "runtime/interp/interp_qdot.h"
 #include "runtime/interp/interp_simd.h"
+#include "runtime/memory_plan.h"
 #include "runtime/platform/pool.h"
 #include "runtime/quant/quant.h"
 #include "runtime/support/alloc.h"
@@ -34,6 +35,7 @@ typedef struct interp_buffer {
   uint8_t *encoded;
   ir_dtype encoded_type;
   bool encoded_borrowed; /* encoded points into a quantized KV cache's blocks */
+  void *planned;         /* f or i when it is the value's place in the step's arena */
 } interp_buffer;
 
 typedef struct interp_binding {
@@ -58,7 +60,11 @@ struct interp_session {
   interp_binding *bindings;
   uint32_t n_bindings, cap_bindings;
   int64_t positions, tokens;
-  rt_pool *pool;                 /* the matmuls' workers (interp_set_threads), or NULL */
+  rt_pool *pool; /* the matmuls' workers (interp_set_threads), or NULL */
+  /* the step's memory plan (runtime/memory_plan.h): each value's bytes and offset in the arena */
+  size_t *plan_bytes, *plan_offsets;
+  uint8_t *arena;
+  size_t arena_size;
   const interp_kernels *kernels; /* lent by a target, or NULL */
 };
 
@@ -67,9 +73,10 @@ static int64_t dim_eval(const interp_session *s, ir_dim d) {
 }
 
 static void buffer_release(interp_buffer *b) {
-  if (!b->borrowed)
+  if (!b->borrowed && (void *)b->f != b->planned)
     rt_free(b->f);
-  rt_free(b->i);
+  if ((void *)b->i != b->planned)
+    rt_free(b->i);
   if (!b->encoded_borrowed)
     rt_free(b->encoded);
   memset(b, 0, sizeof *b);
@@ -95,6 +102,16 @@ static chord_status buffer_alloc(interp_session *s, const ir_value *v, interp_bu
   chord_status st = buffer_shape(s, v, b, error);
   if (st != CHORD_OK)
     return st;
+  size_t planned = s->plan_bytes ? s->plan_bytes[v->index] : 0;
+  if (planned) { /* its place in the arena (interp_run's plan) */
+    void *p = s->arena + s->plan_offsets[v->index];
+    if (v->type.dtype == IR_DTYPE_I32)
+      b->i = p;
+    else
+      b->f = p;
+    b->planned = p;
+    return CHORD_OK;
+  }
   /* not zeroed: every op writes each element of its result (zeroing was 10% of a decode step) */
   size_t n = (size_t)(b->count ? b->count : 1);
   if (v->type.dtype == IR_DTYPE_I32)
@@ -1233,7 +1250,9 @@ static chord_status run_value(interp_session *s, const ir_value *v, chord_error 
       return st;
     }
   }
-  chord_status st = buffer_alloc(s, v, b, error);
+  /* kv_write's result is the cache itself (op_kv_write) */
+  chord_status st =
+      v->op == IR_OP_KV_WRITE ? buffer_shape(s, v, b, error) : buffer_alloc(s, v, b, error);
   if (st == CHORD_OK && v->op == IR_OP_GET_ROWS) {
     interp_buffer *table = operand_buffer(s, v, 0);
     if (!table->rows && !table->f)
@@ -1263,7 +1282,10 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
   s->state_blocks = rt_calloc(n ? n : 1, sizeof *s->state_blocks);
   s->inputs = rt_calloc(n ? n : 1, sizeof *s->inputs);
   s->last_use = rt_calloc(n ? n : 1, sizeof *s->last_use);
-  if (!s->buffers || !s->state || !s->state_blocks || !s->inputs || !s->last_use) {
+  s->plan_bytes = rt_calloc(n ? n : 1, sizeof *s->plan_bytes);
+  s->plan_offsets = rt_calloc(n ? n : 1, sizeof *s->plan_offsets);
+  if (!s->buffers || !s->state || !s->state_blocks || !s->inputs || !s->last_use ||
+      !s->plan_bytes || !s->plan_offsets) {
     interp_free(s);
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
   }
@@ -1335,6 +1357,9 @@ void interp_free(interp_session *s) {
   rt_free(s->state_blocks);
   rt_free(s->inputs);
   rt_free(s->last_use);
+  rt_free(s->plan_bytes);
+  rt_free(s->plan_offsets);
+  rt_free(s->arena);
   rt_free(s->bindings);
   rt_pool_free(s->pool);
   rt_free(s);
@@ -1379,10 +1404,56 @@ chord_status interp_set_input(interp_session *s, const char *name, const void *d
   return CHORD_OK;
 }
 
+/* The bytes value v needs in the arena at this step: none for weights, states, a weight's
+ * dequantize (read in place) and kv_write (the cache itself); at least one element otherwise. */
+static size_t value_bytes(const interp_session *s, const ir_value *v) {
+  if (v->kind == IR_VALUE_WEIGHT || v->kind == IR_VALUE_STATE ||
+      (v->kind == IR_VALUE_NODE &&
+       (v->op == IR_OP_KV_WRITE ||
+        (v->op == IR_OP_DEQUANTIZE && v->operands[0]->kind == IR_VALUE_WEIGHT))))
+    return 0;
+  int64_t count = 1;
+  for (uint32_t d = 0; d < v->type.rank; d++) {
+    int64_t n = dim_eval(s, v->type.dims[d]);
+    if (n <= 0) /* empty, or negative (buffer_shape reports it) */
+      return 4;
+    if (count > INT64_MAX / 4 / n)
+      return 0; /* beyond any arena: left to buffer_alloc to fail on */
+    count *= n;
+  }
+  return (size_t)count * 4;
+}
+
+/* Plans the step's buffers (runtime/memory_plan.h) and makes the arena large enough. */
+static chord_status plan_step(interp_session *s, chord_error *error) {
+  uint32_t n = s->graph->n_values;
+  for (uint32_t i = 0; i < n; i++)
+    s->plan_bytes[i] = value_bytes(s, s->graph->values[i]);
+  size_t total;
+  if (!memory_plan(n, s->plan_bytes, s->last_use, 64, s->plan_offsets, &total))
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory planning the step");
+  if (total > s->arena_size) {
+    /* with room to spare: each decode step needs a little more (the scores grow with P), and a
+     * fresh mapping every step would cost its page faults every step */
+    size_t size = total + total / 4 + (1u << 20);
+    rt_free(s->arena);
+    s->arena = rt_malloc(size);
+    s->arena_size = s->arena ? size : 0;
+    if (!s->arena)
+      return rt_error(error, CHORD_ERROR_NO_MEMORY,
+                      "interp: out of memory for the step's %zu bytes of activations", total);
+  }
+  return CHORD_OK;
+}
+
+size_t interp_arena_size(const interp_session *s) { return s->arena_size; }
+
 chord_status interp_run(interp_session *s, int64_t n_tokens, chord_error *error) {
   s->tokens = n_tokens;
   const ir_graph *g = s->graph;
-  chord_status st = CHORD_OK;
+  for (uint32_t i = 0; i < g->n_values; i++) /* the last step's buffers, arena ones included */
+    buffer_release(&s->buffers[i]);
+  chord_status st = plan_step(s, error);
   for (uint32_t i = 0; i < g->n_values && st == CHORD_OK; i++) {
     const ir_value *v = g->values[i];
     st = run_value(s, v, error);

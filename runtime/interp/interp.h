@@ -66,6 +66,10 @@ chord_status interp_set_input(interp_session *session, const char *name, const v
 /* Runs one step of n_tokens tokens; afterwards P grows by n_tokens. */
 chord_status interp_run(interp_session *session, int64_t n_tokens, chord_error *error);
 
+/* The bytes of the arena the last run's memory plan needed (every activation of a step lives
+ * there; the KV cache and the weights do not). */
+size_t interp_arena_size(const interp_session *session);
+
 /* Positions already in the KV cache (P of the next run). */
 int64_t interp_positions(const interp_session *session);
 

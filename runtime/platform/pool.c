@@ -5,6 +5,7 @@
 #include "runtime/platform/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -143,6 +144,12 @@ void rt_pool_for(rt_pool *pool, uint64_t n_items, rt_parallel_fn fn, void *ctx) 
   atomic_store(&pool->pending, pool->n_workers);
   publish(pool);
   run_range(pool, 0);
-  while (atomic_load(&pool->pending) > 0)
-    CPU_RELAX();
+  /* spin while the workers finish their ranges; past the spinning budget yield the core, which
+   * on a loaded machine may be the one a worker is waiting for */
+  for (int spin = 0; atomic_load(&pool->pending) > 0; spin++) {
+    if (spin < POOL_SPINS)
+      CPU_RELAX();
+    else
+      sched_yield();
+  }
 }
