@@ -580,6 +580,20 @@ static LLVMValueRef load16(emitter *e, LLVMValueRef base, LLVMValueRef index) {
   return emit_load(e, emit_vec(e->f32, 16), emit_gep(e, e->f32, base, index));
 }
 
+/* lanes[i - from] = fma(x[i], y[i], lanes[i - from]) for i in [from, to): a dot product's last,
+ * partial chunk, each element in its lane. */
+static void tail_fma(emitter *e, LLVMValueRef x, LLVMValueRef y, LLVMValueRef from, LLVMValueRef to,
+                     LLVMValueRef lanes) {
+  emit_loop l;
+  LLVMValueRef i = emit_for(e, &l, from, to, 1);
+  LLVMValueRef lane = LLVMBuildSub(e->b, i, from, "");
+  emit_store_at(e,
+                emit_fma(e, emit_load_at(e, e->f32, x, i), emit_load_at(e, e->f32, y, i),
+                         emit_load_at(e, e->f32, lanes, lane)),
+                lanes, lane);
+  emit_end(e, &l);
+}
+
 /* simd_dot16 (tinyBLAS's order): 16 lanes of fused multiply-adds over whole chunks, the tail in
  * lanes 0.., then simd_sum16. */
 static void dot16_body(emitter *e, LLVMValueRef fn) {
@@ -593,13 +607,7 @@ static void dot16_body(emitter *e, LLVMValueRef fn) {
   emit_end(e, &l);
   LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
   emit_store(e, emit_get(e, v16, acc), lanes);
-  i = emit_for(e, &l, whole, k, 1);
-  LLVMValueRef lane = LLVMBuildSub(e->b, i, whole, "");
-  emit_store_at(e,
-                emit_fma(e, emit_load_at(e, e->f32, x, i), emit_load_at(e, e->f32, y, i),
-                         emit_load_at(e, e->f32, lanes, lane)),
-                lanes, lane);
-  emit_end(e, &l);
+  tail_fma(e, x, y, whole, k, lanes);
   LLVMBuildRet(e->b, sum16(e, lanes));
 }
 
@@ -625,13 +633,7 @@ static void dot64_body(emitter *e, LLVMValueRef fn) {
   LLVMValueRef all = emit_var(e, LLVMArrayType2(e->f32, 64), NULL);
   for (int j = 0; j < 4; j++)
     emit_store(e, emit_get(e, v16, acc[j]), emit_gep(e, e->f32, all, emit_i64(e, 16 * j)));
-  i = emit_for(e, &l, blocks, whole, 1); /* element i sits in lane i % 64 of the block */
-  LLVMValueRef slot = LLVMBuildSub(e->b, i, blocks, "");
-  emit_store_at(e,
-                emit_fma(e, emit_load_at(e, e->f32, x, i), emit_load_at(e, e->f32, y, i),
-                         emit_load_at(e, e->f32, all, slot)),
-                all, slot);
-  emit_end(e, &l);
+  tail_fma(e, x, y, blocks, whole, all); /* element i sits in lane i % 64 of the block */
   LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
   for (int lane = 0; lane < 16; lane++) {
     LLVMValueRef a[4];
