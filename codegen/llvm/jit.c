@@ -4,12 +4,16 @@
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
+#include <llvm-c/Object.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/support/alloc.h"
 #include "runtime/support/error.h"
@@ -262,10 +266,44 @@ void *jit_emit_object(jit *j, LLVMModuleRef module, size_t *size, chord_error *e
   return data;
 }
 
+/* perf's map of JIT code (/tmp/perf-<pid>.map: "start size name" in hex), so that `perf report`
+ * names the kernels: the object's exported functions at the addresses they were linked to. */
+static void write_perf_map(jit *j, const void *data, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
+  FILE *map = fopen(path, "a");
+  LLVMMemoryBufferRef buffer = LLVMCreateMemoryBufferWithMemoryRange(data, size, "kernels", 0);
+  char *message = NULL;
+  LLVMBinaryRef binary = map ? LLVMCreateBinary(buffer, NULL, &message) : NULL;
+  LLVMDisposeMessage(message);
+  if (binary) {
+    LLVMSymbolIteratorRef it = LLVMObjectFileCopySymbolIterator(binary);
+    for (; it && !LLVMObjectFileIsSymbolIteratorAtEnd(binary, it); LLVMMoveToNextSymbol(it)) {
+      const char *name = LLVMGetSymbolName(it);
+      uint64_t bytes = LLVMGetSymbolSize(it);
+      void *at =
+          name && bytes && strncmp(name, "chord_", 6) == 0 ? jit_lookup(j, name, NULL) : NULL;
+      if (at)
+        fprintf(map, "%lx %lx %s\n", (unsigned long)(uintptr_t)at, (unsigned long)bytes, name);
+    }
+    if (it)
+      LLVMDisposeSymbolIterator(it);
+    LLVMDisposeBinary(binary);
+  }
+  LLVMDisposeMemoryBuffer(buffer);
+  if (map)
+    fclose(map);
+}
+
 chord_status jit_add_object(jit *j, const void *data, size_t size, chord_error *error) {
   LLVMMemoryBufferRef buffer =
       LLVMCreateMemoryBufferWithMemoryRangeCopy(data, size, "chord_kernels.o");
   LLVMErrorRef err =
       LLVMOrcLLJITAddObjectFile(j->lljit, LLVMOrcLLJITGetMainJITDylib(j->lljit), buffer);
-  return err ? llvm_error(error, err, "cannot add object code") : CHORD_OK;
+  if (err)
+    return llvm_error(error, err, "cannot add object code");
+  const char *perf = getenv("CHORD_PERF_MAP");
+  if (perf && *perf && strcmp(perf, "0") != 0)
+    write_perf_map(j, data, size);
+  return CHORD_OK;
 }

@@ -75,6 +75,27 @@ class CpuTarget(unittest.TestCase):
         tokens = [2, 818, 5279, 529, 7001, 563]  # "The capital of France is"
         self.assertEqual(logits("cpu", MODEL, tokens), logits("interp", MODEL, tokens))
 
+    def test_perf_map_names_the_kernels(self):
+        env = dict(os.environ, CHORD_PERF_MAP="1")
+        proc = subprocess.Popen([CHORD, "logits", "-m", self.models["llama-q4_k_m"], "--tokens",
+                                 "1,2,3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env)
+        proc.communicate(timeout=600)
+        self.assertEqual(proc.returncode, 0)
+        path = f"/tmp/perf-{proc.pid}.map"
+        try:
+            with open(path) as f:
+                rows = [line.split() for line in f]
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
+        names = {r[2] for r in rows}
+        self.assertIn("chord_gemv_q4_k", names)
+        self.assertTrue(any(n.startswith("chord_rms_norm_") for n in names), names)
+        for start, size, _ in rows:
+            self.assertGreater(int(start, 16), 0)
+            self.assertGreater(int(size, 16), 0)
+
     def test_chord_ir_emits_the_kernels(self):
         path = self.models["llama-q4_k_m"]
         ir = run(["ir", "-m", path, "--emit=llvm"])
