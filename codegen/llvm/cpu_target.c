@@ -172,6 +172,10 @@ static chord_status look_up_kernels(cpu_program *p, const ir_graph *graph, const
       p->kernels.gemv[t][tiled] = (interp_gemv_fn)jit_lookup(p->jit, name, error);
       if (!p->kernels.gemv[t][tiled])
         return error ? error->status : CHORD_ERROR_NOT_FOUND;
+      emit_qdot_name((ir_dtype)t, tiled ? "gemm4_tiled" : "gemm4", name, sizeof name);
+      p->kernels.gemm4[t][tiled] = (interp_gemm4_fn)jit_lookup(p->jit, name, error);
+      if (!p->kernels.gemm4[t][tiled])
+        return error ? error->status : CHORD_ERROR_NOT_FOUND;
     }
   }
   interp_node_fn *by_kernel = rt_calloc(plan->n_kernels ? plan->n_kernels : 1, sizeof *by_kernel);

@@ -341,56 +341,102 @@ static LLVMValueRef hsum(emitter *e, LLVMValueRef acc, unsigned n) {
   return LLVMBuildExtractElement(e->b, x, emit_i32(e, 0), "");
 }
 
-/* float chord_qdot_T(w, a_q, a_d, a_s16, a_s32, k): one weight row against one activation row. */
-static LLVMValueRef emit_dot(emitter *e, const qdot_kind *k, bool tiled, const char *name) {
-  LLVMTypeRef params[6] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->i64};
-  LLVMValueRef fn = LLVMAddFunction(e->module, name, LLVMFunctionType(e->f32, params, 6, 0));
-  operands o = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3),
-                LLVMGetParam(fn, 4)};
-  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+/* The block loop of n_rows activation rows (o[j]) against one weight row, from the current block
+ * of fn (which it ends): per row the accumulators and float steps of qdot (or of the tiled order),
+ * results[j] its sum, with the builder after the loop. Each row's block reads the same weight
+ * bytes, so LLVM computes the weight's levels and scales once for all of them (GVN). */
+static void dot_rows(emitter *e, const qdot_kind *k, bool tiled, LLVMValueRef fn, const operands *o,
+                     int n_rows, LLVMValueRef k_elems, LLVMValueRef *results) {
+  enum { MAX_ROWS = 4 };
+  LLVMBasicBlockRef entry = LLVMGetInsertBlock(e->b);
   LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(e->ctx, fn, "block");
   LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, fn, "done");
-  LLVMPositionBuilderAtEnd(e->b, entry);
-  LLVMValueRef n_blocks = LLVMBuildSDiv(e->b, LLVMGetParam(fn, 5),
-                                        LLVMConstInt(e->i64, (uint64_t)k->block_elems, 0), "");
+  LLVMValueRef n_blocks =
+      LLVMBuildSDiv(e->b, k_elems, LLVMConstInt(e->i64, (uint64_t)k->block_elems, 0), "");
   LLVMValueRef zero64 = LLVMConstInt(e->i64, 0, 0);
-  accumulators zero = {LLVMConstNull(emit_vec(e->f32, 8)), LLVMConstNull(emit_vec(e->f32, 4)),
-                       LLVMConstNull(e->f32)};
+  LLVMValueRef zeros[3] = {LLVMConstNull(emit_vec(e->f32, 8)), LLVMConstNull(emit_vec(e->f32, 4)),
+                           LLVMConstNull(e->f32)};
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, n_blocks, zero64, ""), loop, done);
 
   LLVMPositionBuilderAtEnd(e->b, loop);
   LLVMValueRef i = LLVMBuildPhi(e->b, e->i64, "i");
-  accumulators phi = {LLVMBuildPhi(e->b, emit_vec(e->f32, 8), "lanes"),
-                      LLVMBuildPhi(e->b, emit_vec(e->f32, 4), "mins"),
-                      LLVMBuildPhi(e->b, e->f32, "sum")};
-  accumulators next = phi;
-  k->block(e, k, &o, i, tiled, &next);
+  accumulators phi[MAX_ROWS], next[MAX_ROWS];
+  for (int j = 0; j < n_rows; j++) {
+    phi[j] = (accumulators){LLVMBuildPhi(e->b, emit_vec(e->f32, 8), "lanes"),
+                            LLVMBuildPhi(e->b, emit_vec(e->f32, 4), "mins"),
+                            LLVMBuildPhi(e->b, e->f32, "sum")};
+    next[j] = phi[j];
+  }
+  for (int j = 0; j < n_rows; j++)
+    k->block(e, k, &o[j], i, tiled, &next[j]);
   LLVMValueRef next_i = emit_add64(e, i, 1);
   LLVMBasicBlockRef loop_end = LLVMGetInsertBlock(e->b);
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next_i, n_blocks, ""), loop, done);
   LLVMAddIncoming(i, (LLVMValueRef[]){zero64, next_i}, (LLVMBasicBlockRef[]){entry, loop_end}, 2);
-  LLVMValueRef *slots[3] = {&phi.lanes, &phi.mins, &phi.sum};
-  LLVMValueRef zeros[3] = {zero.lanes, zero.mins, zero.sum},
-               nexts[3] = {next.lanes, next.mins, next.sum};
   LLVMPositionBuilderAtEnd(e->b, done);
-  LLVMValueRef finals[3];
-  for (int s = 0; s < 3; s++) {
-    LLVMAddIncoming(*slots[s], (LLVMValueRef[]){zeros[s], nexts[s]},
-                    (LLVMBasicBlockRef[]){entry, loop_end}, 2);
-    finals[s] = LLVMBuildPhi(e->b, LLVMTypeOf(zeros[s]), "");
-    LLVMAddIncoming(finals[s], (LLVMValueRef[]){zeros[s], nexts[s]},
-                    (LLVMBasicBlockRef[]){entry, loop_end}, 2);
+  LLVMValueRef finals[MAX_ROWS][3]; /* every phi first: they lead the block */
+  for (int j = 0; j < n_rows; j++) {
+    LLVMValueRef *slots[3] = {&phi[j].lanes, &phi[j].mins, &phi[j].sum};
+    LLVMValueRef nexts[3] = {next[j].lanes, next[j].mins, next[j].sum};
+    for (int s = 0; s < 3; s++) {
+      LLVMAddIncoming(*slots[s], (LLVMValueRef[]){zeros[s], nexts[s]},
+                      (LLVMBasicBlockRef[]){entry, loop_end}, 2);
+      finals[j][s] = LLVMBuildPhi(e->b, LLVMTypeOf(zeros[s]), "");
+      LLVMAddIncoming(finals[j][s], (LLVMValueRef[]){zeros[s], nexts[s]},
+                      (LLVMBasicBlockRef[]){entry, loop_end}, 2);
+    }
   }
+  for (int j = 0; j < n_rows; j++) {
+    if (tiled) {
+      results[j] = finals[j][2];
+    } else {
+      results[j] = hsum(e, finals[j][0], 8);
+      if (k->mins)
+        results[j] = LLVMBuildFAdd(e->b, results[j], hsum(e, finals[j][1], 4), "");
+    }
+  }
+}
+
+/* float chord_qdot_T(w, a_q, a_d, a_s16, a_s32, k): one weight row against one activation row. */
+static LLVMValueRef emit_dot(emitter *e, const qdot_kind *k, bool tiled, const char *name) {
+  LLVMTypeRef params[6] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->i64};
+  LLVMValueRef fn = emit_begin(e, name, e->f32, params, 6);
+  operands o = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3),
+                LLVMGetParam(fn, 4)};
   LLVMValueRef result;
-  if (tiled) {
-    result = finals[2];
-  } else {
-    result = hsum(e, finals[0], 8);
-    if (k->mins)
-      result = LLVMBuildFAdd(e->b, result, hsum(e, finals[1], 4), "");
-  }
+  dot_rows(e, k, tiled, fn, &o, 1, LLVMGetParam(fn, 5), &result);
   LLVMBuildRet(e->b, result);
   return fn;
+}
+
+/* void chord_gemm4_T(w, row_bytes, rows, a_q[4], a_d[4], a_s16[4], a_s32[4], k, y, y_stride):
+ * y[j * y_stride + r] = chord_qdot_T(w + r * row_bytes, activation row j) for every weight row r
+ * and the four activation rows j, each weight block decoded once for the four. */
+static void emit_gemm4(emitter *e, const qdot_kind *k, bool tiled, const char *name) {
+  LLVMTypeRef params[10] = {e->ptr, e->i64, e->i64, e->ptr, e->ptr,
+                            e->ptr, e->ptr, e->i64, e->ptr, e->i64};
+  LLVMValueRef fn = emit_begin(e, name, e->void_type, params, 10);
+  LLVMValueRef w = LLVMGetParam(fn, 0), row_bytes = LLVMGetParam(fn, 1), rows = LLVMGetParam(fn, 2);
+  LLVMValueRef y = LLVMGetParam(fn, 8), y_stride = LLVMGetParam(fn, 9);
+  operands o[4];
+  for (int j = 0; j < 4; j++)
+    for (int p = 0; p < 4; p++) {
+      LLVMValueRef at = emit_load_at(e, e->ptr, LLVMGetParam(fn, 3 + p), emit_i64(e, j));
+      LLVMValueRef *slot[4] = {&o[j].a_q, &o[j].a_d, &o[j].a_s16, &o[j].a_s32};
+      *slot[p] = at;
+    }
+  emit_loop l;
+  LLVMValueRef r = emit_for(e, &l, emit_i64(e, 0), rows, 1);
+  LLVMValueRef row = emit_gep(e, e->i8, w, LLVMBuildMul(e->b, r, row_bytes, ""));
+  for (int j = 0; j < 4; j++)
+    o[j].w = row;
+  LLVMValueRef results[4];
+  dot_rows(e, k, tiled, fn, o, 4, LLVMGetParam(fn, 7), results);
+  for (int j = 0; j < 4; j++)
+    emit_store_at(e, results[j], y,
+                  LLVMBuildAdd(e->b, LLVMBuildMul(e->b, emit_i64(e, j), y_stride, ""), r, ""));
+  emit_end(e, &l);
+  LLVMBuildRetVoid(e->b);
 }
 
 /* void chord_gemv_T(w, row_bytes, rows, a_q, a_d, a_s16, a_s32, k, y): y[r] for every weight row.
@@ -435,6 +481,9 @@ bool emit_qdot(LLVMModuleRef module, ir_dtype weight, emit_isa isa) {
     emit_qdot_name(weight, tiled ? "qdot_tiled" : "qdot", dot, sizeof dot);
     emit_qdot_name(weight, tiled ? "gemv_tiled" : "gemv", gemv, sizeof gemv);
     emit_gemv(&e, emit_dot(&e, k, tiled, dot), gemv);
+    char gemm4[64];
+    emit_qdot_name(weight, tiled ? "gemm4_tiled" : "gemm4", gemm4, sizeof gemm4);
+    emit_gemm4(&e, k, tiled, gemm4);
   }
   emitter_dispose(&e);
   return true;

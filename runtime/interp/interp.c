@@ -435,7 +435,8 @@ typedef struct matmul_job {
   int64_t n_a_rows;
   const uint8_t *b_blocks; /* b's encoded rows: a weight's, or a quantized KV cache's */
   ir_dtype b_type;
-  interp_gemv_fn gemv; /* a target's compiled kernel for a_rows, or NULL */
+  interp_gemv_fn gemv;   /* a target's compiled kernel for a_rows, or NULL */
+  interp_gemm4_fn gemm4; /* the same for four rows at once, or NULL */
   /* llama.cpp's tinyBLAS kernels (simd_dot16 order) take the float matmuls: a rounded to f16
    * (f16 weights, and attention's q and probabilities against the f16 KV cache) or an f32
    * weight */
@@ -474,7 +475,17 @@ static void matmul_range_qdot(matmul_job *job, uint64_t first, uint64_t last) {
     enum { TILE = 32 };
     for (uint64_t tile = first; tile < last; tile += TILE) {
       int64_t rows = (int64_t)(last - tile < TILE ? last - tile : TILE);
-      for (int64_t m = 0; m < job->m; m++) {
+      int64_t m = 0;
+      for (; job->gemm4 && m + 4 <= job->m; m += 4) { /* four rows per pass over the tile */
+        const qdot_row *a = &job->a_rows[m];
+        const int8_t *q[4] = {a[0].q, a[1].q, a[2].q, a[3].q};
+        const float *d[4] = {a[0].d, a[1].d, a[2].d, a[3].d};
+        const int16_t *s16[4] = {a[0].sum16, a[1].sum16, a[2].sum16, a[3].sum16};
+        const int16_t *s32[4] = {a[0].min, a[1].min, a[2].min, a[3].min};
+        job->gemm4(job->b->rows + tile * bytes, (int64_t)bytes, rows, q, d, s16, s32, job->k,
+                   job->y->f + m * job->n + (int64_t)tile, job->n);
+      }
+      for (; m < job->m; m++) {
         const qdot_row *a = &job->a_rows[m];
         job->gemv(job->b->rows + tile * bytes, (int64_t)bytes, rows, a->q, a->d, a->sum16, a->min,
                   job->k, job->y->f + m * job->n + (int64_t)tile);
@@ -591,8 +602,10 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
     job.a_batches = 1;
   }
   st = matmul_prepare_qdot(&job, error);
-  if (st == CHORD_OK && job.a_rows && s->kernels && b->rows)
+  if (st == CHORD_OK && job.a_rows && s->kernels && b->rows) {
     job.gemv = s->kernels->gemv[b->row_type][qdot_tiled(b->row_type, job.m)];
+    job.gemm4 = s->kernels->gemm4[b->row_type][qdot_tiled(b->row_type, job.m)];
+  }
   if (st == CHORD_OK) {
     uint64_t items = (uint64_t)(job.a_batches * job.n);
     rt_pool_for(items >= 256 ? s->pool : NULL, items, matmul_range, &job);

@@ -43,8 +43,15 @@ typedef void (*interp_gemv_fn)(const uint8_t *w, int64_t row_bytes, int64_t rows
  * over its threads; the others compute the whole node. */
 typedef void (*interp_node_fn)(void *const *buffers, int64_t tokens, int64_t positions,
                                int64_t first, int64_t last);
+/* The same for four activation rows j at once, each weight block decoded once for the four:
+ * y[j * y_stride + r], each value exactly gemv's. */
+typedef void (*interp_gemm4_fn)(const uint8_t *w, int64_t row_bytes, int64_t rows,
+                                const int8_t *const *a_q, const float *const *a_d,
+                                const int16_t *const *a_s16, const int16_t *const *a_s32, int64_t k,
+                                float *y, int64_t y_stride);
 typedef struct interp_kernels {
   interp_gemv_fn gemv[IR_DTYPE_COUNT][2];
+  interp_gemm4_fn gemm4[IR_DTYPE_COUNT][2]; /* NULL: gemv row by row */
   /* node[i] runs value i of the graph, or is NULL (the interpreter's C); n_nodes entries */
   const interp_node_fn *node;
   uint32_t n_nodes;
