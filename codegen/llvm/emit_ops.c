@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ir/fused_body.h"
+
 /* The kernel's arguments, loaded. */
 typedef struct kernel_args {
   LLVMValueRef y, x[8], encoding, tokens, positions;
@@ -232,6 +234,85 @@ static void emit_binary(emitter *e, const ir_value *v, const kernel_args *a) {
   LLVMValueRef y =
       v->op == IR_OP_ADD ? LLVMBuildFAdd(e->b, x0, x1, "") : LLVMBuildFMul(e->b, x0, x1, "");
   emit_store_at(e, y, a->y, flat);
+  emit_end(e, &lj);
+  emit_end(e, &lr);
+}
+
+/* fused_region: the body's postfix program evaluated per element on a stack of LLVM values, each
+ * function as the op it stands for (ir/fused_body.h; the interpreter's fused_fns). */
+typedef LLVMValueRef (*fused_emit_fn)(emitter *e, LLVMValueRef *arg);
+
+static LLVMValueRef fused_add(emitter *e, LLVMValueRef *arg) {
+  return LLVMBuildFAdd(e->b, arg[0], arg[1], "");
+}
+static LLVMValueRef fused_sub(emitter *e, LLVMValueRef *arg) {
+  return LLVMBuildFSub(e->b, arg[0], arg[1], "");
+}
+static LLVMValueRef fused_mul(emitter *e, LLVMValueRef *arg) {
+  return LLVMBuildFMul(e->b, arg[0], arg[1], "");
+}
+static LLVMValueRef fused_scale(emitter *e, LLVMValueRef *arg) {
+  return LLVMBuildFMul(e->b, arg[0], arg[1], "");
+}
+static LLVMValueRef fused_neg(emitter *e, LLVMValueRef *arg) {
+  return LLVMBuildFNeg(e->b, arg[0], "");
+}
+static LLVMValueRef fused_silu(emitter *e, LLVMValueRef *arg) {
+  LLVMValueRef x = arg[0];
+  return LLVMBuildFDiv(
+      e->b, x, LLVMBuildFAdd(e->b, emit_f32(e, 1.0f), ggml_expf(e, LLVMBuildFNeg(e->b, x, "")), ""),
+      "");
+}
+static LLVMValueRef fused_gelu(emitter *e, LLVMValueRef *arg) { return gelu_tanh(e, arg[0]); }
+static LLVMValueRef fused_gelu_erf(emitter *e, LLVMValueRef *arg) { return gelu_erf(e, arg[0]); }
+
+static const fused_emit_fn FUSED_EMIT[IR_FUSED_FN_COUNT] = {
+#define X(NAME, name, arity, literal, semantics) [IR_FUSED_##NAME] = fused_##name,
+    IR_FUSED_FUNCTIONS(X)
+#undef X
+};
+
+static bool supports_fused(const ir_value *v) {
+  const ir_attr *body = ir_value_attr(v, IR_ATTR_BODY);
+  ir_fused_program program;
+  char why[128];
+  if (!all_f32(v) || !body || !ir_fused_parse(body->as.s, v->n_operands, &program, why, sizeof why))
+    return false;
+  for (uint32_t o = 0; o < v->n_operands; o++)
+    if (broadcast_of(&v->type, &v->operands[o]->type) == BROADCAST_NONE)
+      return false;
+  return true;
+}
+
+static void emit_fused(emitter *e, const ir_value *v, const kernel_args *a) {
+  ir_fused_program program;
+  char why[128];
+  ir_fused_parse(ir_value_attr(v, IR_ATTR_BODY)->as.s, v->n_operands, &program, why, sizeof why);
+  broadcast mode[MAX_OPERANDS];
+  for (uint32_t o = 0; o < v->n_operands; o++)
+    mode[o] = broadcast_of(&v->type, &v->operands[o]->type);
+  LLVMValueRef k = last_of(e, a, &v->type);
+  LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
+  emit_loop lr, lj;
+  LLVMValueRef r = emit_for(e, &lr, emit_i64(e, 0), rows, 1);
+  LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), k, 1);
+  LLVMValueRef flat = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, r, k, ""), j, "");
+  LLVMValueRef stack[IR_FUSED_MAX_STEPS];
+  uint32_t top = 0;
+  for (uint32_t i = 0; i < program.n_steps; i++) {
+    const ir_fused_step *step = &program.steps[i];
+    if (step->kind == IR_FUSED_STEP_OPERAND) {
+      LLVMValueRef at = broadcast_index(e, mode[step->index], flat, j);
+      stack[top++] = emit_load_at(e, e->f32, a->x[step->index], at);
+    } else if (step->kind == IR_FUSED_STEP_NUMBER) {
+      stack[top++] = emit_f32(e, (float)step->number);
+    } else {
+      top -= ir_fused_fn_get((ir_fused_fn)step->index)->arity;
+      stack[top] = FUSED_EMIT[step->index](e, &stack[top]);
+      top++;
+    }
+  }
+  emit_store_at(e, stack[0], a->y, flat);
   emit_end(e, &lj);
   emit_end(e, &lr);
 }
@@ -731,6 +812,7 @@ static const op_emitter EMITTERS[] = {
     {IR_OP_QUANTIZE, supports_quantize, emit_quantize},
     {IR_OP_MATMUL, supports_matmul, emit_matmul},
     {IR_OP_HADAMARD, supports_hadamard, emit_hadamard},
+    {IR_OP_FUSED_REGION, supports_fused, emit_fused},
 };
 
 static const op_emitter *emitter_of(const ir_value *v) {

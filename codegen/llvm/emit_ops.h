@@ -16,7 +16,8 @@
  * softmax without a mask operand, the causal and sliding-window masks, rope (plain and linear
  * scaling, no factor tensor), permute and transpose, quantize to q8_0 and f16, and attention's
  * float matmuls (f16-rounded rows against computed keys or values, in tinyBLAS's or vec_dot's
- * lane order). Everything else runs as the interpreter's C. */
+ * lane order), and fused_region (its body's functions written out per element, operands broadcast
+ * as add's). Everything else runs as the interpreter's C. */
 #ifndef CHORD_CODEGEN_LLVM_EMIT_OPS_H
 #define CHORD_CODEGEN_LLVM_EMIT_OPS_H
 

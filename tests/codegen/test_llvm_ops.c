@@ -54,6 +54,15 @@ static const op_case CASES[] = {
           " %b = permute %x {perm = [1, 2, 0]} : f32[4, 64, T]\n"
           " %c = transpose %x : f32[T, 64, 4]\n output %a\n output %b\n output %c\n}\n",
      "a,b,c"},
+    /* fused_region: every body function, operands of the result's shape, a row, a scalar */
+    {HEAD " %r = view %x {shape = [64], offset = 64} : f32[64]\n"
+          " %s = view %x {shape = [1], offset = 3} : f32[1]\n"
+          " %y = scale %x {scale = 0.5} : f32[T, 4, 64]\n"
+          " %a = fused_region %x, %r, %s, %y {body = \"add(mul(silu($0), $1), sub(scale(neg($2), "
+          "0.25), gelu($3)))\"} : f32[T, 4, 64]\n"
+          " %b = fused_region %a, %x {body = \"mul(gelu_erf($0), add($1, -1.5))\"} : "
+          "f32[T, 4, 64]\n output %a\n output %b\n}\n",
+     "a,b"},
     {HEAD " %a = hadamard %x : f32[T, 4, 64]\n %r = reshape %x {shape = [T, 2, 128]} : "
           "f32[T, 2, 128]\n %b = hadamard %r : f32[T, 2, 128]\n output %a\n output %b\n}\n",
      "a,b"},
