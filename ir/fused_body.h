@@ -24,7 +24,8 @@
   X(NEG, neg, 1, false, "-x")                                                                      \
   X(SILU, silu, 1, false, "x / (1 + exp(-x)) (the silu op)")                                       \
   X(GELU, gelu, 1, false, "the gelu op with approx = tanh")                                        \
-  X(GELU_ERF, gelu_erf, 1, false, "the gelu op with approx = erf")
+  X(GELU_ERF, gelu_erf, 1, false, "the gelu op with approx = erf")                                 \
+  X(GELU_F16, gelu_f16, 1, false, "the gelu op with approx = tanh_f16 (llama.cpp's f16 table)")
 
 typedef enum ir_fused_fn {
 #define X(NAME, name, arity, literal, semantics) IR_FUSED_##NAME,

@@ -16,10 +16,11 @@ static const pass_info passes[PASS_COUNT] = {
 #undef X
 };
 
-/* The pipelines, written out. -O0 only verifies. Fusion passes join -O2 in their own issue. */
+/* The pipelines, written out. -O0 only verifies; -O1 simplifies; -O2 also fuses. */
 static const pass_id pipeline_o1[] = {PASS_INFER_SHAPES, PASS_CANONICALIZE, PASS_CSE, PASS_DCE};
 static const pass_id pipeline_o2[] = {PASS_INFER_SHAPES, PASS_CANONICALIZE, PASS_CSE,
-                                      PASS_CANONICALIZE, PASS_CSE,          PASS_DCE};
+                                      PASS_CANONICALIZE, PASS_CSE,          PASS_FUSE_ELEMENTWISE,
+                                      PASS_DCE};
 
 static const struct {
   const pass_id *passes;

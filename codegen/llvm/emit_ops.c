@@ -265,6 +265,9 @@ static LLVMValueRef fused_silu(emitter *e, LLVMValueRef *arg) {
 }
 static LLVMValueRef fused_gelu(emitter *e, LLVMValueRef *arg) { return gelu_tanh(e, arg[0]); }
 static LLVMValueRef fused_gelu_erf(emitter *e, LLVMValueRef *arg) { return gelu_erf(e, arg[0]); }
+static LLVMValueRef fused_gelu_f16(emitter *e, LLVMValueRef *arg) {
+  return gelu_tanh_f16(e, arg[0]);
+}
 
 static const fused_emit_fn FUSED_EMIT[IR_FUSED_FN_COUNT] = {
 #define X(NAME, name, arity, literal, semantics) [IR_FUSED_##NAME] = fused_##name,

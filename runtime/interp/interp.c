@@ -252,6 +252,7 @@ static float fused_neg(const float *arg) { return -arg[0]; }
 static float fused_silu(const float *arg) { return silu(arg[0]); }
 static float fused_gelu(const float *arg) { return gelu_tanh(arg[0]); }
 static float fused_gelu_erf(const float *arg) { return gelu_erf(arg[0]); }
+static float fused_gelu_f16(const float *arg) { return gelu_tanh_f16(arg[0]); }
 
 static const interp_fused_fn fused_fns[IR_FUSED_FN_COUNT] = {
 #define X(NAME, name, arity, literal, semantics) [IR_FUSED_##NAME] = fused_##name,

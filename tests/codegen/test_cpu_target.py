@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The CPU target against the reference interpreter, bit for bit: `chord logits --target cpu`
-and `--target interp` on synthetic models of every architecture and weight type of
-tests/interp/test_synth_logits.py (an 8-token prompt, which takes the K-quant matmuls through the
-tiled order, and a 1-token one), the default model on one prompt, and greedy generation (decode
+(at -O0, and at -O2 with the passes' rewrites) and `--target interp` (-O0) on synthetic models
+of every architecture and weight type of tests/interp/test_synth_logits.py (an 8-token prompt,
+which takes the K-quant matmuls through the tiled order, and a 1-token one), the default model on one prompt, and greedy generation (decode
 steps) on two of them; and `chord ir --emit=llvm|asm`. The interpreter is checked against
 llama.cpp itself elsewhere."""
 import json
@@ -30,8 +30,8 @@ def run(args, env=None):
     return result.stdout
 
 
-def logits(target, model, tokens, env=None):
-    return json.loads(run(["logits", "--target", target, "-m", model, "--all", "--tokens",
+def logits(target, model, tokens, env=None, level="-O0"):
+    return json.loads(run(["logits", "--target", target, level, "-m", model, "--all", "--tokens",
                            ",".join(map(str, tokens))], env))["logits"]
 
 
@@ -62,6 +62,14 @@ class CpuTarget(unittest.TestCase):
                 with self.subTest(model=name, tokens=len(tokens)):
                     self.assertEqual(logits("cpu", path, tokens), logits("interp", path, tokens))
 
+    def test_the_optimized_graph_equals_the_plain_one(self):
+        # -O2 (CSE, fuse-elementwise's fused_regions) on the CPU target against the frontend's
+        # graph on the interpreter: the passes preserve results bit for bit
+        for name, path in self.models.items():
+            with self.subTest(model=name):
+                self.assertEqual(logits("cpu", path, synth.TOKENS, level="-O2"),
+                                 logits("interp", path, synth.TOKENS))
+
     def test_greedy_tokens_equal_the_interpreters(self):
         for name in ("llama-q4_k_m", "gemma3-q8_0"):
             with self.subTest(model=name):
@@ -74,6 +82,7 @@ class CpuTarget(unittest.TestCase):
             self.skipTest("no default model at " + MODEL)
         tokens = [2, 818, 5279, 529, 7001, 563]  # "The capital of France is"
         self.assertEqual(logits("cpu", MODEL, tokens), logits("interp", MODEL, tokens))
+        self.assertEqual(logits("cpu", MODEL, tokens, level="-O2"), logits("interp", MODEL, tokens))
 
     def test_perf_map_names_the_kernels(self):
         env = dict(os.environ, CHORD_PERF_MAP="1")

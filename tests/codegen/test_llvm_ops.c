@@ -60,7 +60,7 @@ static const op_case CASES[] = {
           " %y = scale %x {scale = 0.5} : f32[T, 4, 64]\n"
           " %a = fused_region %x, %r, %s, %y {body = \"add(mul(silu($0), $1), sub(scale(neg($2), "
           "0.25), gelu($3)))\"} : f32[T, 4, 64]\n"
-          " %b = fused_region %a, %x {body = \"mul(gelu_erf($0), add($1, -1.5))\"} : "
+          " %b = fused_region %a, %x {body = \"mul(gelu_erf($0), add(gelu_f16($1), -1.5))\"} : "
           "f32[T, 4, 64]\n output %a\n output %b\n}\n",
      "a,b"},
     {HEAD " %a = hadamard %x : f32[T, 4, 64]\n %r = reshape %x {shape = [T, 2, 128]} : "
