@@ -220,15 +220,23 @@ static LLVMValueRef broadcast_index(emitter *e, broadcast mode, LLVMValueRef fla
   return mode == BROADCAST_SAME ? flat : mode == BROADCAST_ROW ? column : emit_i64(e, 0);
 }
 
+/* The row and column loops of a broadcasting element-wise node (close with two emit_end): *flat
+ * indexes the result, *column its last dim. */
+static void open_elementwise(emitter *e, const ir_value *v, const kernel_args *a, emit_loop *lr,
+                             emit_loop *lj, LLVMValueRef *flat, LLVMValueRef *column) {
+  LLVMValueRef k = last_of(e, a, &v->type);
+  LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
+  LLVMValueRef r = emit_for(e, lr, emit_i64(e, 0), rows, 1);
+  *column = emit_for(e, lj, emit_i64(e, 0), k, 1);
+  *flat = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, r, k, ""), *column, "");
+}
+
 static void emit_binary(emitter *e, const ir_value *v, const kernel_args *a) {
   broadcast ma = broadcast_of(&v->type, &v->operands[0]->type);
   broadcast mb = broadcast_of(&v->type, &v->operands[1]->type);
-  LLVMValueRef k = last_of(e, a, &v->type);
-  LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
   emit_loop lr, lj;
-  LLVMValueRef r = emit_for(e, &lr, emit_i64(e, 0), rows, 1);
-  LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), k, 1);
-  LLVMValueRef flat = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, r, k, ""), j, "");
+  LLVMValueRef flat, j;
+  open_elementwise(e, v, a, &lr, &lj, &flat, &j);
   LLVMValueRef x0 = emit_load_at(e, e->f32, a->x[0], broadcast_index(e, ma, flat, j));
   LLVMValueRef x1 = emit_load_at(e, e->f32, a->x[1], broadcast_index(e, mb, flat, j));
   LLVMValueRef y =
@@ -294,12 +302,9 @@ static void emit_fused(emitter *e, const ir_value *v, const kernel_args *a) {
   broadcast mode[MAX_OPERANDS];
   for (uint32_t o = 0; o < v->n_operands; o++)
     mode[o] = broadcast_of(&v->type, &v->operands[o]->type);
-  LLVMValueRef k = last_of(e, a, &v->type);
-  LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
   emit_loop lr, lj;
-  LLVMValueRef r = emit_for(e, &lr, emit_i64(e, 0), rows, 1);
-  LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), k, 1);
-  LLVMValueRef flat = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, r, k, ""), j, "");
+  LLVMValueRef flat, j;
+  open_elementwise(e, v, a, &lr, &lj, &flat, &j);
   LLVMValueRef stack[IR_FUSED_MAX_STEPS];
   uint32_t top = 0;
   for (uint32_t i = 0; i < program.n_steps; i++) {
