@@ -93,12 +93,13 @@ char *cli_read_file(const char *path, size_t *size) {
   return text;
 }
 
-void cli_expand_aliases(int argc, char **argv, const char *const *aliases) {
+void cli_expand_aliases(int argc, char **argv) {
+  static const char *const aliases[][2] = {{"-ctk", "--cache-type-k"}};
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0)
       return;
-    for (const char *const *a = aliases; a[0]; a += 2)
-      if (strcmp(argv[i], a[0]) == 0)
-        argv[i] = (char *)a[1];
+    for (size_t a = 0; a < sizeof aliases / sizeof aliases[0]; a++)
+      if (strcmp(argv[i], aliases[a][0]) == 0)
+        argv[i] = (char *)aliases[a][1];
   }
 }

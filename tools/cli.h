@@ -32,8 +32,8 @@ int cli_write_output(const char *path, cli_writer write, const void *context);
 char *cli_read_file(const char *path, size_t *size);
 
 /* llama.cpp's multi-letter short flags (-ctk) spelled as their long names (--cache-type-k)
- * before getopt, which would read -ctk as -c tk: aliases holds pairs, NULL-terminated. */
-void cli_expand_aliases(int argc, char **argv, const char *const *aliases);
+ * before getopt, which would read -ctk as -c tk (one table in cli.c for every command). */
+void cli_expand_aliases(int argc, char **argv);
 
 /* The commands (one file each in tools/). */
 int cmd_info(int argc, char **argv);

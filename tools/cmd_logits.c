@@ -126,8 +126,7 @@ int cmd_logits(int argc, char **argv) {
   chord_compile_options co;
   chord_compile_options_default(&co);
   co.n_threads = 1;
-  static const char *const aliases[] = {"-ctk", "--cache-type-k", NULL};
-  cli_expand_aliases(argc, argv, aliases);
+  cli_expand_aliases(argc, argv);
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "m:p:t:O:h", options, NULL)) != -1) {

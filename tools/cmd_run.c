@@ -327,8 +327,7 @@ int cmd_run(int argc, char **argv) {
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   co.n_threads = cpus > 0 ? (int)cpus : 1;
   long long v = 0;
-  static const char *const aliases[] = {"-ctk", "--cache-type-k", NULL};
-  cli_expand_aliases(argc, argv, aliases);
+  cli_expand_aliases(argc, argv);
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, "m:p:f:en:r:s:c:b:t:O:h", options, NULL)) != -1) {

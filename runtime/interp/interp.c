@@ -908,12 +908,6 @@ static chord_status op_copy(interp_session *s, const ir_value *v, interp_buffer 
   return CHORD_OK;
 }
 
-/* Bytes of a row of blocks (a quantized cache's or an encoded operand's) of elements row_elems. */
-static size_t cache_row_bytes(ir_dtype dtype, int64_t row_elems) {
-  const ir_dtype_info *info = ir_dtype_get(dtype);
-  return (size_t)(row_elems / info->block_elems) * info->block_bytes;
-}
-
 /* An encoded operand's rows of blocks permuted along with its values, when the permutation
  * keeps the last dim (a quantized key cache's [P+T, heads, d] to [heads, P+T, d]); otherwise the
  * result has values only. */
@@ -923,7 +917,7 @@ static chord_status permute_encoding(const interp_buffer *x, interp_buffer *y, c
   if (rank < 1 || perm[rank - 1] != (int64_t)rank - 1)
     return CHORD_OK;
   int64_t k = y->dims[rank - 1], rows = k ? y->count / k : 0;
-  size_t bytes = cache_row_bytes(x->encoded_type, k);
+  size_t bytes = (size_t)row_bytes(x->encoded_type, k);
   int64_t xstride[IR_MAX_DIMS];
   for (int d = (int)rank - 2, st = 1; d >= 0; d--) {
     xstride[d] = st;
@@ -996,10 +990,9 @@ static chord_status op_concat(interp_session *s, const ir_value *v, interp_buffe
   return CHORD_OK;
 }
 
-/* llama.cpp's rotation of q and k for a quantized key cache (ops.def): per row, x / sqrt(n), then
- * the fast Walsh-Hadamard butterflies with the stride doubling from 1 (its results, bit for bit,
- * at head dims 64, 128 and 256). */
-/* out = in H / sqrt(n) (in and out may be the same row). */
+/* out = in H / sqrt(n), llama.cpp's rotation of q and k for a quantized key cache (ops.def): in
+ * scaled by 1/sqrt(n), then the fast Walsh-Hadamard butterflies with the stride doubling from 1
+ * (its results, bit for bit, at head dims 64, 128 and 256). in and out may be the same row. */
 static void hadamard_row(const float *in, float *out, int64_t n) {
   float scale = (float)(1.0 / sqrt((double)n));
   for (int64_t j = 0; j < n; j++)
@@ -1065,7 +1058,7 @@ static chord_status op_kv_write(interp_session *s, const ir_value *v, interp_buf
   if (blocks) {
     /* q8_0: rounded as llama.cpp's copy into the cache does (quantize_row_q8_0), the values
      * kept beside the blocks */
-    size_t bytes = cache_row_bytes(dtype, row);
+    size_t bytes = (size_t)row_bytes(dtype, row);
     for (int64_t e = 0; e < x->count; e += 32)
       round_q8_activations(x->f + e, cache->f + s->positions * row + e,
                            blocks + (size_t)s->positions * bytes + (size_t)(e / 32) * 34);
@@ -1088,7 +1081,7 @@ static chord_status op_kv_read(interp_session *s, const ir_value *v, interp_buff
   memcpy(y->f, cache->f, (size_t)y->count * sizeof(float));
   if (cache->encoded) { /* a quantized cache: its blocks too, for the integer dot products */
     int64_t row = y->dims[0] ? y->count / y->dims[0] : 0;
-    size_t bytes = cache_row_bytes(cache->encoded_type, row) * (size_t)y->dims[0];
+    size_t bytes = (size_t)row_bytes(cache->encoded_type, row) * (size_t)y->dims[0];
     y->encoded = rt_malloc(bytes ? bytes : 1);
     if (!y->encoded)
       return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory reading the cache");
@@ -1210,8 +1203,7 @@ static chord_status run_kernel(interp_session *s, const ir_value *v, interp_buff
     buffers[1 + o] = x->f ? (void *)x->f : (void *)x->i;
   }
   if (v->op == IR_OP_QUANTIZE) {
-    const ir_dtype_info *info = ir_dtype_get(v->type.dtype);
-    size_t bytes = (size_t)(y->count / info->block_elems) * info->block_bytes;
+    size_t bytes = (size_t)row_bytes(v->type.dtype, y->count);
     y->encoded = rt_malloc(bytes ? bytes : 1);
     if (!y->encoded)
       return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
@@ -1340,7 +1332,7 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
                       "state %%%s: a %s cache (q8_0 rows of whole blocks are supported)",
                       v->name ? v->name : "?", ir_dtype_name(v->type.dtype));
     }
-    s->state_blocks[i] = rt_calloc(cache_row_bytes(v->type.dtype, count), 1);
+    s->state_blocks[i] = rt_calloc((size_t)row_bytes(v->type.dtype, count), 1);
     if (!s->state_blocks[i]) {
       interp_free(s);
       return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory for the KV cache");
@@ -1541,7 +1533,7 @@ chord_status interp_shift(interp_session *s, int64_t keep, int64_t discard, chor
     const ir_value *v = g->values[i];
     if (v->kind != IR_VALUE_NODE || v->op != IR_OP_KV_WRITE)
       continue;
-    const ir_value *cache = v->operands[0], *data = v->operands[1];
+    const ir_value *cache = cache_state(v), *data = v->operands[1];
     float *state = cache->kind == IR_VALUE_STATE ? s->state[cache->index] : NULL;
     if (!state || cache->type.rank < 1)
       continue;
@@ -1552,7 +1544,7 @@ chord_status interp_shift(interp_session *s, int64_t keep, int64_t discard, chor
     memmove(state + keep * row, state + (keep + discard) * row,
             (size_t)(moved * row) * sizeof(float));
     uint8_t *blocks = s->state_blocks[cache->index];
-    size_t bytes = blocks ? cache_row_bytes(cache->type.dtype, row) : 0;
+    size_t bytes = blocks ? (size_t)row_bytes(cache->type.dtype, row) : 0;
     if (blocks)
       memmove(blocks + (size_t)keep * bytes, blocks + (size_t)(keep + discard) * bytes,
               (size_t)moved * bytes);
