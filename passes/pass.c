@@ -16,11 +16,15 @@ static const pass_info passes[PASS_COUNT] = {
 #undef X
 };
 
-/* The pipelines, written out. -O0 only verifies; -O1 simplifies; -O2 also fuses. */
-static const pass_id pipeline_o1[] = {PASS_INFER_SHAPES, PASS_CANONICALIZE, PASS_CSE, PASS_DCE};
-static const pass_id pipeline_o2[] = {PASS_INFER_SHAPES, PASS_CANONICALIZE, PASS_CSE,
-                                      PASS_CANONICALIZE, PASS_CSE,          PASS_FUSE_ELEMENTWISE,
-                                      PASS_DCE};
+/* The pipelines, written out in passes/passes.def. -O0 only verifies; -O1 simplifies; -O2 also
+ * fuses. */
+#define X(NAME, name, function, description)
+#define PIPELINE_O1(...) static const pass_id pipeline_o1[] = {__VA_ARGS__};
+#define PIPELINE_O2(...) static const pass_id pipeline_o2[] = {__VA_ARGS__};
+#include "passes/passes.def"
+#undef PIPELINE_O2
+#undef PIPELINE_O1
+#undef X
 
 static const struct {
   const pass_id *passes;

@@ -82,8 +82,13 @@ static void list_ops(void) {
 }
 
 static void list_passes(void) {
+  int width = 0; /* the longest name, so the descriptions line up */
+  for (int i = 0; i < PASS_COUNT; i++) {
+    int n = (int)strlen(pass_get((pass_id)i)->name);
+    width = n > width ? n : width;
+  }
   for (int i = 0; i < PASS_COUNT; i++)
-    printf("%-14s %s\n", pass_get((pass_id)i)->name, pass_get((pass_id)i)->description);
+    printf("%-*s  %s\n", width, pass_get((pass_id)i)->name, pass_get((pass_id)i)->description);
   for (int level = 0; level <= 2; level++) {
     pass_pipeline p;
     chord_error error;

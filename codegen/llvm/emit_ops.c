@@ -383,41 +383,21 @@ static LLVMValueRef sum16(emitter *e, LLVMValueRef lanes) {
                        LLVMBuildFAdd(e->b, x[1], x[3], ""), "");
 }
 
-/* softmax: scale (and softcap) in f32, exponentials by chord_expf summed 16 at a time in f32 and
- * the sixteens in double, then a multiply by the f32 reciprocal. */
-static void emit_softmax(emitter *e, const ir_value *v, const kernel_args *a) {
-  LLVMValueRef scale = emit_f32(e, (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0));
-  float cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
-  LLVMValueRef k = last_of(e, a, &v->type);
-  LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
-  LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
-  LLVMValueRef minus_inf = emit_f32(e, -INFINITY);
-  emit_loop lr, l, lc;
-  LLVMValueRef r = emit_for(e, &lr, emit_i64(e, 0), rows, 1);
-  LLVMValueRef in = emit_gep(e, e->f32, a->x[0], LLVMBuildMul(e->b, r, k, ""));
-  LLVMValueRef out = emit_gep(e, e->f32, a->y, LLVMBuildMul(e->b, r, k, ""));
-  LLVMValueRef top = emit_var(e, e->f32, minus_inf);
-  LLVMValueRef j = emit_for(e, &l, emit_i64(e, 0), k, 1);
-  LLVMValueRef c = LLVMBuildFMul(e->b, emit_load_at(e, e->f32, in, j), scale, "");
-  if (cap > 0) {
-    LLVMValueRef t = emit_libm(e, "tanhf", LLVMBuildFDiv(e->b, c, emit_f32(e, cap), ""));
-    c = LLVMBuildFMul(e->b, emit_f32(e, cap), t, "");
-  }
-  emit_store_at(e, c, out, j);
-  LLVMValueRef t = emit_get(e, e->f32, top);
-  emit_set(e, top, LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, c, t, ""), c, t, ""));
-  emit_end(e, &l);
-  LLVMValueRef top_value = emit_get(e, e->f32, top);
-  LLVMValueRef no_top = LLVMBuildFCmp(e->b, LLVMRealOEQ, top_value, minus_inf, "");
+/* The end of softmax over one row of k logits at out whose largest is top: exponentials by
+ * chord_expf summed 16 at a time in f32 (in lanes, 16 floats) and the sixteens in double, then a
+ * multiply by the f32 reciprocal (the interpreter's softmax_finish). */
+static void emit_softmax_finish(emitter *e, LLVMValueRef out, LLVMValueRef k, LLVMValueRef top,
+                                LLVMValueRef lanes) {
+  LLVMValueRef no_top = LLVMBuildFCmp(e->b, LLVMRealOEQ, top, emit_f32(e, -INFINITY), "");
   LLVMValueRef sum = emit_var(e, e->f64, emit_f64(e, 0));
+  emit_loop l, lc;
   LLVMValueRef j0 = emit_for(e, &lc, emit_i64(e, 0), k, 16);
   for (int lane = 0; lane < 16; lane++)
     emit_store_at(e, emit_f32(e, 0.0f), lanes, emit_i64(e, lane));
   LLVMValueRef end = emit_add64(e, j0, 16);
   end = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, k, end, ""), k, end, "");
-  j = emit_for(e, &l, j0, end, 1);
-  LLVMValueRef p =
-      ggml_expf(e, LLVMBuildFSub(e->b, emit_load_at(e, e->f32, out, j), top_value, ""));
+  LLVMValueRef j = emit_for(e, &l, j0, end, 1);
+  LLVMValueRef p = ggml_expf(e, LLVMBuildFSub(e->b, emit_load_at(e, e->f32, out, j), top, ""));
   p = LLVMBuildSelect(e->b, no_top, emit_f32(e, 0.0f), p, "");
   emit_store_at(e, p, out, j);
   emit_store_at(e, p, lanes, LLVMBuildSub(e->b, j, j0, ""));
@@ -433,6 +413,42 @@ static void emit_softmax(emitter *e, const ir_value *v, const kernel_args *a) {
   j = emit_for(e, &l, emit_i64(e, 0), k, 1);
   emit_store_at(e, LLVMBuildFMul(e->b, emit_load_at(e, e->f32, out, j), inv, ""), out, j);
   emit_end(e, &l);
+}
+
+/* softmax's logit: x * scale, then cap * tanh(c / cap) when there is a soft-cap. */
+static LLVMValueRef softmax_logit(emitter *e, LLVMValueRef x, float scale, float cap) {
+  LLVMValueRef c = LLVMBuildFMul(e->b, x, emit_f32(e, scale), "");
+  if (cap > 0) {
+    LLVMValueRef t = emit_libm(e, "tanhf", LLVMBuildFDiv(e->b, c, emit_f32(e, cap), ""));
+    c = LLVMBuildFMul(e->b, emit_f32(e, cap), t, "");
+  }
+  return c;
+}
+
+/* top = max(top, c) as the interpreter's compare-and-take. */
+static void emit_running_max(emitter *e, LLVMValueRef top, LLVMValueRef c) {
+  LLVMValueRef t = emit_get(e, e->f32, top);
+  emit_set(e, top, LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, c, t, ""), c, t, ""));
+}
+
+/* softmax: each row's logits (softmax_logit) and their largest, then emit_softmax_finish. */
+static void emit_softmax(emitter *e, const ir_value *v, const kernel_args *a) {
+  float scale = (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0);
+  float cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
+  LLVMValueRef k = last_of(e, a, &v->type);
+  LLVMValueRef rows = LLVMBuildSDiv(e->b, count_of(e, a, &v->type), k, "");
+  LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
+  emit_loop lr, l;
+  LLVMValueRef r = emit_for(e, &lr, emit_i64(e, 0), rows, 1);
+  LLVMValueRef in = emit_gep(e, e->f32, a->x[0], LLVMBuildMul(e->b, r, k, ""));
+  LLVMValueRef out = emit_gep(e, e->f32, a->y, LLVMBuildMul(e->b, r, k, ""));
+  LLVMValueRef top = emit_var(e, e->f32, emit_f32(e, -INFINITY));
+  LLVMValueRef j = emit_for(e, &l, emit_i64(e, 0), k, 1);
+  LLVMValueRef c = softmax_logit(e, emit_load_at(e, e->f32, in, j), scale, cap);
+  emit_store_at(e, c, out, j);
+  emit_running_max(e, top, c);
+  emit_end(e, &l);
+  emit_softmax_finish(e, out, k, emit_get(e, e->f32, top), lanes);
   emit_end(e, &lr);
 }
 
@@ -746,6 +762,23 @@ static LLVMValueRef call(emitter *e, LLVMValueRef fn, LLVMValueRef *args, unsign
   return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
 }
 
+/* A dot product of k floats in the interpreter's float-matmul order: simd_dot64 when the matmul
+ * has one row (padded: its contracted dim counts as zero-padded), else simd_dot16. */
+static LLVMValueRef lanes_dot(emitter *e, LLVMValueRef one_row, LLVMValueRef x, LLVMValueRef y,
+                              LLVMValueRef k, LLVMValueRef padded) {
+  LLVMTypeRef p3[3] = {e->ptr, e->ptr, e->i64}, p4[4] = {e->ptr, e->ptr, e->i64, e->i1};
+  LLVMValueRef dot16 = helper(e, "chord_dot16", e->f32, p3, 3, dot16_body);
+  LLVMValueRef dot64 = helper(e, "chord_dot64", e->f32, p4, 4, dot64_body);
+  LLVMValueRef r = emit_var(e, e->f32, NULL);
+  LLVMBasicBlockRef after = emit_if(e, one_row);
+  emit_set(e, r, call(e, dot64, (LLVMValueRef[]){x, y, k, padded}, 4));
+  emit_endif(e, after);
+  after = emit_if(e, LLVMBuildNot(e->b, one_row, ""));
+  emit_set(e, r, call(e, dot16, (LLVMValueRef[]){x, y, k}, 3));
+  emit_endif(e, after);
+  return emit_get(e, e->f32, r);
+}
+
 /* The producer of a value through dequantize: quantize to f16 gives attention's float lanes. */
 static bool is_f16_rounded(const ir_value *v) {
   return v->kind == IR_VALUE_NODE && v->op == IR_OP_DEQUANTIZE &&
@@ -772,9 +805,6 @@ static void emit_matmul(emitter *e, const ir_value *v, const kernel_args *a) {
   LLVMValueRef m = dim_of(e, a, at, 1), k = dim_of(e, a, at, 2), n = dim_of(e, a, bt, 1);
   int64_t group = at->dims[0].c / bt->dims[0].c;
   LLVMValueRef padded = LLVMConstInt(e->i1, !ir_dim_is_const(at->dims[2]), 0);
-  LLVMTypeRef p3[3] = {e->ptr, e->ptr, e->i64}, p4[4] = {e->ptr, e->ptr, e->i64, e->i1};
-  LLVMValueRef dot16 = helper(e, "chord_dot16", e->f32, p3, 3, dot16_body);
-  LLVMValueRef dot64 = helper(e, "chord_dot64", e->f32, p4, 4, dot64_body);
   LLVMValueRef items = LLVMBuildMul(e->b, emit_i64(e, at->dims[0].c), n, "");
   LLVMValueRef last = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a->last, items, ""),
                                       a->last, items, "");
@@ -790,13 +820,78 @@ static void emit_matmul(emitter *e, const ir_value *v, const kernel_args *a) {
   LLVMValueRef arow_index = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, ab, m, ""), row, "");
   LLVMValueRef arow = emit_gep(e, e->f32, a->x[0], LLVMBuildMul(e->b, arow_index, k, ""));
   LLVMValueRef out = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, arow_index, n, ""), col, "");
-  LLVMBasicBlockRef after = emit_if(e, one_row);
-  emit_store_at(e, call(e, dot64, (LLVMValueRef[]){arow, brow, k, padded}, 4), a->y, out);
-  emit_endif(e, after);
-  after = emit_if(e, LLVMBuildNot(e->b, one_row, ""));
-  emit_store_at(e, call(e, dot16, (LLVMValueRef[]){arow, brow, k}, 3), a->y, out);
-  emit_endif(e, after);
+  emit_store_at(e, lanes_dot(e, one_row, arow, brow, k, padded), a->y, out);
   emit_end(e, &lm);
+  emit_end(e, &li);
+}
+
+/* flash_attention from the chain of f16-rounded q (as matmul's a), an f16 probability rounding
+ * and no mask operand: what fuse-attention makes. */
+static bool supports_flash(const ir_value *v) {
+  const ir_attr *round = ir_value_attr(v, IR_ATTR_DTYPE);
+  char spelling[16];
+  if (!all_f32(v) || v->n_operands != 3 || !is_f16_rounded(v->operands[0]) || !round ||
+      !ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)round->as.i, spelling, sizeof spelling) ||
+      strcmp(spelling, "f16") != 0)
+    return false;
+  const ir_type *q = &v->operands[0]->type, *k = &v->operands[1]->type;
+  return ir_dim_is_const(q->dims[0]) && ir_dim_is_const(k->dims[0]) && k->dims[0].c > 0 &&
+         q->dims[0].c % k->dims[0].c == 0;
+}
+
+/* Items [first, last) of the H x T query rows: one row of scores in a buffer of S floats (the
+ * only score memory), masked, softmax_finish, rounded to f16, then dotted with each row of vt, in
+ * the dot orders of the two matmuls it replaces (emit_matmul). */
+static void emit_flash(emitter *e, const ir_value *v, const kernel_args *a) {
+  const ir_type *qt = &v->operands[0]->type, *kt = &v->operands[1]->type,
+                *vtt = &v->operands[2]->type;
+  LLVMValueRef t = dim_of(e, a, qt, 1), d = dim_of(e, a, qt, 2), keys = dim_of(e, a, kt, 1);
+  LLVMValueRef dv = dim_of(e, a, vtt, 1);
+  int64_t group = qt->dims[0].c / kt->dims[0].c, window = ir_attr_int_or(v, IR_ATTR_WINDOW, 0);
+  float scale = (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0);
+  float cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
+  LLVMValueRef padded = LLVMConstInt(e->i1, !ir_dim_is_const(kt->dims[1]), 0);
+  LLVMValueRef no = LLVMConstInt(e->i1, 0, 0);
+  LLVMValueRef one_row = LLVMBuildICmp(e->b, LLVMIntEQ, t, emit_i64(e, 1), "");
+  /* the row of scores: on the stack, once per call (S floats: 128 KiB at 32768 positions) */
+  LLVMValueRef p = LLVMBuildArrayAlloca(e->b, e->f32, keys, "scores");
+  LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
+  LLVMValueRef items = LLVMBuildMul(e->b, emit_i64(e, qt->dims[0].c), t, "");
+  LLVMValueRef last = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a->last, items, ""),
+                                      a->last, items, "");
+  emit_loop li, lj, le;
+  LLVMValueRef item = emit_for(e, &li, a->first, last, 1);
+  LLVMValueRef h = LLVMBuildSDiv(e->b, item, t, ""), i = LLVMBuildSRem(e->b, item, t, "");
+  LLVMValueRef hk = LLVMBuildSDiv(e->b, h, emit_i64(e, group), "");
+  LLVMValueRef qrow = emit_gep(e, e->f32, a->x[0], LLVMBuildMul(e->b, item, d, ""));
+  LLVMValueRef pos = LLVMBuildAdd(e->b, a->positions, i, "");
+  LLVMValueRef top = emit_var(e, e->f32, emit_f32(e, -INFINITY));
+  LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), keys, 1);
+  LLVMValueRef krow = emit_gep(
+      e, e->f32, a->x[1],
+      LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, hk, keys, ""), j, ""), d, ""));
+  LLVMValueRef c = softmax_logit(e, lanes_dot(e, one_row, qrow, krow, d, no), scale, cap);
+  LLVMValueRef masked = LLVMBuildICmp(e->b, LLVMIntSGT, j, pos, "");
+  if (window > 0)
+    masked = LLVMBuildOr(
+        e->b, masked,
+        LLVMBuildICmp(e->b, LLVMIntSLE, j, LLVMBuildSub(e->b, pos, emit_i64(e, window), ""), ""),
+        "");
+  c = LLVMBuildSelect(e->b, masked, emit_f32(e, -INFINITY), c, "");
+  emit_store_at(e, c, p, j);
+  emit_running_max(e, top, c);
+  emit_end(e, &lj);
+  emit_softmax_finish(e, p, keys, emit_get(e, e->f32, top), lanes);
+  j = emit_for(e, &lj, emit_i64(e, 0), keys, 1);
+  emit_store_at(e, f16_round(e, emit_load_at(e, e->f32, p, j)), p, j);
+  emit_end(e, &lj);
+  LLVMValueRef out = emit_gep(e, e->f32, a->y, LLVMBuildMul(e->b, item, dv, ""));
+  LLVMValueRef col = emit_for(e, &le, emit_i64(e, 0), dv, 1);
+  LLVMValueRef vrow = emit_gep(
+      e, e->f32, a->x[2],
+      LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, hk, dv, ""), col, ""), keys, ""));
+  emit_store_at(e, lanes_dot(e, one_row, p, vrow, keys, padded), out, col);
+  emit_end(e, &le);
   emit_end(e, &li);
 }
 
@@ -819,6 +914,7 @@ static const op_emitter EMITTERS[] = {
     {IR_OP_TRANSPOSE, supports_permute, emit_permute},
     {IR_OP_QUANTIZE, supports_quantize, emit_quantize},
     {IR_OP_MATMUL, supports_matmul, emit_matmul},
+    {IR_OP_FLASH_ATTENTION, supports_flash, emit_flash},
     {IR_OP_HADAMARD, supports_hadamard, emit_hadamard},
     {IR_OP_FUSED_REGION, supports_fused, emit_fused},
 };

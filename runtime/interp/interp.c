@@ -342,6 +342,25 @@ static chord_status op_norm(interp_session *s, const ir_value *v, interp_buffer 
   return CHORD_OK;
 }
 
+/* The end of ggml_vec_soft_max_f32 over one row whose scaled, masked logits are in out and whose
+ * largest is top: exponentials 16 at a time (simd_expf), each vector summed in f32 (simd_sum16)
+ * and the vectors' sums in double, then a multiply by the f32 reciprocal. Keys past k count as
+ * zeros, as the masked cells of llama.cpp's padded KV cache do. */
+static void softmax_finish(float *out, int64_t k, float top) {
+  double sum = 0;
+  for (int64_t j0 = 0; j0 < k; j0 += 16) {
+    float lanes[16] = {0};
+    for (int64_t j = j0; j < k && j < j0 + 16; j++) {
+      out[j] = top == -INFINITY ? 0.0f : simd_expf(out[j] - top);
+      lanes[j - j0] = out[j];
+    }
+    sum += (double)simd_sum16(lanes);
+  }
+  float inv = sum > 0 ? (float)(1.0 / sum) : 0.0f;
+  for (int64_t j = 0; j < k; j++)
+    out[j] *= inv;
+}
+
 static chord_status op_softmax(interp_session *s, const ir_value *v, interp_buffer *y,
                                chord_error *error) {
   interp_buffer *x = operand_buffer(s, v, 0), *mask = NULL;
@@ -352,8 +371,7 @@ static chord_status op_softmax(interp_session *s, const ir_value *v, interp_buff
   }
   if (st != CHORD_OK)
     return st;
-  /* ggml's soft_max arithmetic: scale and mask in f32, the sum of exponentials in double, then
-   * a multiply by the f32 reciprocal */
+  /* ggml's soft_max arithmetic: scale and mask in f32, then softmax_finish */
   float scale = (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0);
   float cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
   int64_t k = y->rank ? y->dims[y->rank - 1] : 1, rows = k ? y->count / k : 0;
@@ -370,21 +388,7 @@ static chord_status op_softmax(interp_session *s, const ir_value *v, interp_buff
       if (out[j] > top)
         top = out[j];
     }
-    /* ggml_vec_soft_max_f32: exponentials 16 at a time (simd_expf), each vector summed in f32
-     * (simd_sum16) and the vectors' sums in double. Keys past k count as zeros, as the masked
-     * cells of llama.cpp's padded KV cache do. */
-    double sum = 0;
-    for (int64_t j0 = 0; j0 < k; j0 += 16) {
-      float lanes[16] = {0};
-      for (int64_t j = j0; j < k && j < j0 + 16; j++) {
-        out[j] = top == -INFINITY ? 0.0f : simd_expf(out[j] - top);
-        lanes[j - j0] = out[j];
-      }
-      sum += (double)simd_sum16(lanes);
-    }
-    float inv = sum > 0 ? (float)(1.0 / sum) : 0.0f;
-    for (int64_t j = 0; j < k; j++)
-      out[j] *= inv;
+    softmax_finish(out, k, top);
   }
   return CHORD_OK;
 }
@@ -736,26 +740,50 @@ static chord_status op_rope(interp_session *s, const ir_value *v, interp_buffer 
   return CHORD_OK;
 }
 
-/* Plain attention with the same result as the online-softmax form: scores, mask, softmax, v. */
+/* x rounded to an element type (f16, bf16; f32 unchanged). */
+static float round_to(ir_dtype dtype, float x) {
+  if (dtype == IR_DTYPE_F16)
+    return quant_f16_to_f32(quant_f32_to_f16(x));
+  if (dtype == IR_DTYPE_BF16) {
+    float out;
+    uint16_t h;
+    quant_quantize_bf16(&x, &h, 1);
+    quant_dequantize_bf16(&h, &out, 1);
+    return out;
+  }
+  return x;
+}
+
+/* One query row of flash_attention at a time, in the arithmetic of the chain that fuse-attention
+ * replaces: the scores as attention's first matmul takes them (simd_dot64 for one query row,
+ * simd_dot16 for several), scaled, capped and masked as softmax after the mask op, softmax_finish,
+ * the probabilities rounded to the value cache's type, and the second matmul's dot (its contracted
+ * dim, the positions, counts as zero-padded). Only a row of scores is alive at a time. */
 static chord_status op_flash_attention(interp_session *s, const ir_value *v, interp_buffer *y,
                                        chord_error *error) {
   interp_buffer *q = operand_buffer(s, v, 0), *k = operand_buffer(s, v, 1);
-  interp_buffer *val = operand_buffer(s, v, 2),
+  interp_buffer *vt = operand_buffer(s, v, 2),
                 *m = v->n_operands > 3 ? operand_buffer(s, v, 3) : NULL;
   chord_status st = buffer_materialize(q, error);
   if (st == CHORD_OK)
     st = buffer_materialize(k, error);
   if (st == CHORD_OK)
-    st = buffer_materialize(val, error);
+    st = buffer_materialize(vt, error);
   if (st == CHORD_OK && m)
     st = buffer_materialize(m, error);
   if (st != CHORD_OK)
     return st;
   int64_t heads = q->dims[0], t_count = q->dims[1], d = q->dims[2];
-  int64_t kv_heads = k->dims[0], keys = k->dims[1], dv = val->dims[2];
-  double scale = ir_attr_float_or(v, IR_ATTR_SCALE, 1.0),
-         cap = ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
+  int64_t kv_heads = k->dims[0], keys = k->dims[1], dv = vt->dims[1];
+  float scale = (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0),
+        cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
   int64_t window = ir_attr_int_or(v, IR_ATTR_WINDOW, 0);
+  const ir_attr *round = ir_value_attr(v, IR_ATTR_DTYPE);
+  ir_dtype p_type = IR_DTYPE_F32;
+  char spelling[16];
+  if (round && ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)round->as.i, spelling, sizeof spelling))
+    ir_dtype_from_name(spelling, &p_type);
+  bool padded = !ir_dim_is_const(v->operands[1]->type.dims[1]); /* the positions */
   float *p = rt_malloc((size_t)(keys ? keys : 1) * sizeof(float));
   if (!p)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in flash_attention");
@@ -769,33 +797,24 @@ static chord_status op_flash_attention(interp_session *s, const ir_value *v, int
       float top = -INFINITY;
       for (int64_t j = 0; j < keys; j++) {
         const float *kr = k->f + (hk * keys + j) * d;
-        float dot = 0.0f;
-        for (int64_t e = 0; e < d; e++)
-          dot += qr[e] * kr[e];
-        double c = dot * scale;
+        float c = (t_count == 1 ? simd_dot64(qr, kr, d, false) : simd_dot16(qr, kr, d)) * scale;
         if (cap > 0)
-          c = cap * tanh(c / cap);
+          c = cap * tanhf(c / cap);
         if (j > pos || (window > 0 && j <= pos - window))
           c = -INFINITY;
         if (m)
           c += m->f[broadcast_index(&scores, m, (h * t_count + i) * keys + j)];
-        p[j] = (float)c;
+        p[j] = c;
         if (p[j] > top)
           top = p[j];
       }
-      double sum = 0;
-      for (int64_t j = 0; j < keys; j++) {
-        p[j] = top == -INFINITY ? 0.0f : expf(p[j] - top);
-        sum += p[j];
-      }
+      softmax_finish(p, keys, top);
+      for (int64_t j = 0; j < keys; j++)
+        p[j] = round_to(p_type, p[j]);
       float *out = y->f + (h * t_count + i) * dv;
-      for (int64_t e = 0; e < dv; e++)
-        out[e] = 0.0f;
-      for (int64_t j = 0; j < keys; j++) {
-        float w = sum > 0 ? (float)(p[j] / sum) : 0.0f;
-        const float *vr = val->f + (hk * keys + j) * dv;
-        for (int64_t e = 0; e < dv; e++)
-          out[e] += w * vr[e];
+      for (int64_t e = 0; e < dv; e++) {
+        const float *vr = vt->f + (hk * dv + e) * keys;
+        out[e] = t_count == 1 ? simd_dot64(p, vr, keys, padded) : simd_dot16(p, vr, keys);
       }
     }
   }
@@ -1020,20 +1039,6 @@ static chord_status op_hadamard(interp_session *s, const ir_value *v, interp_buf
 
 /* ---- KV cache -------------------------------------------------------------------------------- */
 
-/* The cache value an operand stands for: a state, or a kv_write result (which borrows it). */
-static float round_to(ir_dtype dtype, float x) {
-  if (dtype == IR_DTYPE_F16)
-    return quant_f16_to_f32(quant_f32_to_f16(x));
-  if (dtype == IR_DTYPE_BF16) {
-    float out;
-    uint16_t h;
-    quant_quantize_bf16(&x, &h, 1);
-    quant_dequantize_bf16(&h, &out, 1);
-    return out;
-  }
-  return x;
-}
-
 /* The state a kv_write or kv_read operand stands for (through earlier kv_writes). */
 static const ir_value *cache_state(const ir_value *v) {
   while (v->kind == IR_VALUE_NODE && v->op == IR_OP_KV_WRITE)
@@ -1210,16 +1215,21 @@ static chord_status run_kernel(interp_session *s, const ir_value *v, interp_buff
     y->encoded_type = v->type.dtype;
     buffers[1 + v->n_operands] = y->encoded;
   }
-  if (v->op != IR_OP_MATMUL) {
-    kernel(buffers, s->tokens, s->positions, 0, INT64_MAX);
-    return CHORD_OK;
-  }
-  /* a matmul's items as op_matmul splits them: (batch, column) pairs over the threads */
-  const interp_buffer *a = operand_buffer(s, v, 0), *b = operand_buffer(s, v, 1);
-  int64_t m = a->dims[a->rank - 2], k = a->dims[a->rank - 1];
   kernel_job job = {kernel, buffers, s->tokens, s->positions};
-  uint64_t items = (uint64_t)((m && k ? a->count / (m * k) : 0) * b->dims[b->rank - 2]);
-  rt_pool_for(items >= 256 ? s->pool : NULL, items, kernel_range, &job);
+  const interp_buffer *a = v->n_operands ? operand_buffer(s, v, 0) : NULL;
+  if (v->op == IR_OP_MATMUL) {
+    /* a matmul's items as op_matmul splits them: (batch, column) pairs over the threads */
+    const interp_buffer *b = operand_buffer(s, v, 1);
+    int64_t m = a->dims[a->rank - 2], k = a->dims[a->rank - 1];
+    uint64_t items = (uint64_t)((m && k ? a->count / (m * k) : 0) * b->dims[b->rank - 2]);
+    rt_pool_for(items >= 256 ? s->pool : NULL, items, kernel_range, &job);
+  } else if (v->op == IR_OP_FLASH_ATTENTION) {
+    /* the query rows (head, token): each a pass over all the keys and values, worth a thread */
+    uint64_t items = (uint64_t)(a->dims[0] * a->dims[1]);
+    rt_pool_for(items >= 2 ? s->pool : NULL, items, kernel_range, &job);
+  } else {
+    kernel(buffers, s->tokens, s->positions, 0, INT64_MAX);
+  }
   return CHORD_OK;
 }
 

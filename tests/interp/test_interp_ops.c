@@ -485,30 +485,43 @@ Test(interp_ops, rope_frequency_factor_errors) {
              "scaling = llama3 and frequency factors both rescale the frequencies");
 }
 
+/* flash_attention is the chain fuse-attention replaces, in the same arithmetic: bit for bit,
+ * over a step of 3 query rows (simd_dot16's order) and then one of 1 (simd_dot64's), a head dim
+ * of 20 (both dot orders' tails), grouped heads and a window. */
 Test(interp_ops, flash_attention_matches_the_unfused_chain) {
   run r;
-  run_open(&r, "graph @g {\n input %q : f32[2, T, 4]\n input %k : f32[1, P+T, 4]\n"
-               " input %v : f32[1, P+T, 4]\n"
-               " %s = matmul %q, %k : f32[2, T, P+T]\n"
+  run_open(&r, "graph @g {\n input %q : f32[2, T, 20]\n input %k : f32[1, P+T, 20]\n"
+               " input %v : f32[1, P+T, 20]\n"
+               " %q16 = quantize %q {dtype = f16} : f16[2, T, 20]\n"
+               " %qr = dequantize %q16 : f32[2, T, 20]\n"
+               " %s = matmul %qr, %k : f32[2, T, P+T]\n"
                " %m = sliding_window_mask %s {window = 2} : f32[2, T, P+T]\n"
                " %p = softmax %m {scale = 0.5} : f32[2, T, P+T]\n"
-               " %vt = transpose %v : f32[1, 4, P+T]\n"
-               " %o = matmul %p, %vt : f32[2, T, 4]\n"
-               " %f = flash_attention %q, %k, %v {scale = 0.5, window = 2} : f32[2, T, 4]\n"
+               " %p16 = quantize %p {dtype = f16} : f16[2, T, P+T]\n"
+               " %pr = dequantize %p16 : f32[2, T, P+T]\n"
+               " %vt = transpose %v : f32[1, 20, P+T]\n"
+               " %o = matmul %pr, %vt : f32[2, T, 20]\n"
+               " %f = flash_attention %qr, %k, %vt {scale = 0.5, window = 2, dtype = f16} : "
+               "f32[2, T, 20]\n"
                " output %o\n output %f\n}\n");
-  float q[24], k[12], v[12];
-  for (int i = 0; i < 24; i++)
-    q[i] = sinf((float)i * 0.7f);
-  for (int i = 0; i < 12; i++) {
+  float q[120], k[80], v[80];
+  for (int i = 0; i < 120; i++)
+    q[i] = sinf((float)i * 0.7f) * 1.7f;
+  for (int i = 0; i < 80; i++) {
     k[i] = cosf((float)i * 1.3f);
-    v[i] = (float)(i % 5) - 2.0f;
+    v[i] = (float)(i % 5) - 2.0f + 0.001f * (float)i;
   }
-  run_input(&r, "q", q, 24);
-  run_input(&r, "k", k, 12);
-  run_input(&r, "v", v, 12);
-  const float *o = run_step(&r, 3, 24);
   int64_t dims[IR_MAX_DIMS];
   uint32_t rank;
-  expect(interp_output(r.session, 1, dims, &rank), o, 24, 1e-5f);
+  run_input(&r, "q", q, 120);
+  run_input(&r, "k", k, 60);
+  run_input(&r, "v", v, 60);
+  const float *o = run_step(&r, 3, 120);
+  expect(interp_output(r.session, 1, dims, &rank), o, 120, 0.0f);
+  run_input(&r, "q", q, 40);
+  run_input(&r, "k", k, 80);
+  run_input(&r, "v", v, 80);
+  o = run_step(&r, 1, 40);
+  expect(interp_output(r.session, 1, dims, &rank), o, 40, 0.0f);
   run_close(&r);
 }
