@@ -74,9 +74,12 @@ typedef struct chord_program chord_program;
 typedef struct chord_compile_options {
   const char *target; /* "cpu" (the default: compiled for this CPU) or "interp" (the oracle) */
   int opt_level;      /* 0, 1 or 2 */
-  int n_threads;      /* 0: one */
-  int64_t n_ctx;      /* KV-cache positions; 0: 4096, at most the model's context length */
-  int64_t n_batch;    /* prompt tokens per step; 0: 512 */
+  /* comma-separated passes run instead of opt_level's pipeline, as `chord opt -p` (e.g.
+   * "infer-shapes,fuse-attention"); NULL: the level's */
+  const char *passes;
+  int n_threads;            /* 0: one */
+  int64_t n_ctx;            /* KV-cache positions; 0: 4096, at most the model's context length */
+  int64_t n_batch;          /* prompt tokens per step; 0: 512 */
   const char *cache_type_k; /* the key cache's type: "f16" (NULL: the default) or "q8_0" */
 } chord_compile_options;
 

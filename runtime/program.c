@@ -53,7 +53,8 @@ chord_status chord_compile(chord_model *model, const chord_compile_options *opti
   target_options to = {.n_threads = p->n_threads};
   chord_status st = lower_model(model->file, &lo, &p->graph, error);
   if (st == CHORD_OK)
-    st = pass_pipeline_for_level(o.opt_level, &pipeline, error);
+    st = o.passes ? pass_pipeline_parse(o.passes, &pipeline, error)
+                  : pass_pipeline_for_level(o.opt_level, &pipeline, error);
   if (st == CHORD_OK)
     st = pass_pipeline_run(p->graph, &pipeline, &(pass_run_options){0}, error);
   if (st == CHORD_OK)

@@ -24,14 +24,16 @@ static const char logits_usage[] =
     "  -p, --prompt TEXT   the prompt, tokenized with the model's tokenizer\n"
     "      --tokens IDS    comma-separated token ids instead of a prompt (used as given)\n"
     "      --target NAME   where to run: cpu (default) or interp (the reference)\n"
-    "  -O0, -O1, -O2       the pass pipeline (default -O0: the frontend's graph)\n"
+    "  -O0, -O1, -O2       the pass pipeline (default -O2; -O0: the frontend's graph)\n"
+    "      --passes LIST   run these comma-separated passes instead (as chord opt -p)\n"
+    "  -b, --batch-size N  prompt tokens per step (default 512)\n"
     "      --top N         print the N largest logits (default 10)\n"
     "      --all           print every logit as \"logits\" instead of \"top\"\n"
     "  -t, --threads N     threads for the interpreter's matmuls (default 1)\n"
     "  -ctk, --cache-type-k TYPE  the key cache's type: f16 (default) or q8_0\n"
     "  -h, --help          show this help\n";
 
-enum { OPT_TOKENS = 256, OPT_TARGET, OPT_TOP, OPT_ALL, OPT_CACHE_TYPE_K };
+enum { OPT_TOKENS = 256, OPT_TARGET, OPT_TOP, OPT_ALL, OPT_CACHE_TYPE_K, OPT_PASSES };
 
 static bool parse_ids(const char *text, tok_ids *out) {
   const char *p = text;
@@ -118,6 +120,8 @@ int cmd_logits(int argc, char **argv) {
       {"all", no_argument, NULL, OPT_ALL},
       {"cache-type-k", required_argument, NULL, OPT_CACHE_TYPE_K},
       {"threads", required_argument, NULL, 't'},
+      {"passes", required_argument, NULL, OPT_PASSES},
+      {"batch-size", required_argument, NULL, 'b'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   const char *model_arg = NULL, *prompt = NULL, *tokens = NULL;
@@ -126,10 +130,11 @@ int cmd_logits(int argc, char **argv) {
   chord_compile_options co;
   chord_compile_options_default(&co);
   co.n_threads = 1;
+  co.opt_level = 2;
   cli_expand_aliases(argc, argv);
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "m:p:t:O:h", options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "m:p:t:b:O:h", options, NULL)) != -1) {
     switch (c) {
     case 'm': model_arg = optarg; break;
     case 'p': prompt = optarg; break;
@@ -139,6 +144,12 @@ int cmd_logits(int argc, char **argv) {
     case OPT_ALL: all = true; break;
     case OPT_CACHE_TYPE_K: co.cache_type_k = optarg; break;
     case 't': co.n_threads = atoi(optarg); break;
+    case 'b':
+      co.n_batch = atoi(optarg);
+      if (co.n_batch < 1)
+        return cli_usage_error("logits", "-b needs a positive count");
+      break;
+    case OPT_PASSES: co.passes = optarg; break;
     case 'O':
       if (!pass_parse_level("logits", optarg, &co.opt_level))
         return 2;
