@@ -84,6 +84,16 @@ class CpuTarget(unittest.TestCase):
         self.assertEqual(logits("cpu", MODEL, tokens), logits("interp", MODEL, tokens))
         self.assertEqual(logits("cpu", MODEL, tokens, level="-O2"), logits("interp", MODEL, tokens))
 
+    def test_default_model_greedy_tokens_at_o2_equal_o0(self):
+        # the fused graph (qmatmul, flash_attention, fused_region) decodes the same tokens
+        if not os.path.exists(MODEL):
+            self.skipTest("no default model at " + MODEL)
+        args = ["run", "-m", MODEL, "-p", "The three most important inventions are", "-n", "24",
+                "--temp", "0", "--json"]
+        plain = json.loads(run([*args, "-O0"]))["tokens"]
+        self.assertEqual(len(plain), 24)
+        self.assertEqual(json.loads(run([*args, "-O2"]))["tokens"], plain)
+
     def test_perf_map_names_the_kernels(self):
         env = dict(os.environ, CHORD_PERF_MAP="1")
         proc = subprocess.Popen([CHORD, "logits", "-m", self.models["llama-q4_k_m"], "--tokens",
