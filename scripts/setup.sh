@@ -7,7 +7,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 debian_packages=(
   build-essential cmake ninja-build pkg-config git python3 python3-pip
-  llvm-19-dev clang-19 lld-19 llvm-19-tools libclang-rt-19-dev
+  llvm-19-dev clang-19 lld-19 llvm-19-tools libclang-rt-19-dev libzstd-dev
   libcriterion-dev libpcre2-dev libutf8proc-dev libjansson-dev
   libvulkan-dev mesa-vulkan-drivers spirv-tools
   clang-format
