@@ -397,9 +397,9 @@ bool ir_shape_flash_attention(const ir_value *v, ir_type *out, char *why, size_t
   const ir_type *q = operand(v, 0), *k = operand(v, 1), *vv = operand(v, 2);
   if (!ir_dim_equal(q->dims[2], k->dims[2]))
     return fail(why, size, "q and k head dims differ");
-  if (!ir_dim_equal(k->dims[0], vv->dims[0]) || !ir_dim_equal(k->dims[1], vv->dims[2]))
-    return fail(why, size, "k [Hk, S, D] and vt [Hk, Dv, S] differ in heads or length");
-  ir_dim hq = q->dims[0], hk = k->dims[0];
+  if (!ir_dim_equal(k->dims[0], vv->dims[0]) || !ir_dim_equal(k->dims[1], vv->dims[1]))
+    return fail(why, size, "k [S, Hk, D] and v [S, Hk, Dv] differ in length or heads");
+  ir_dim hq = q->dims[0], hk = k->dims[1];
   bool divides = ir_dim_is_const(hq) && ir_dim_is_const(hk) && hk.c > 0 && hq.c % hk.c == 0;
   if (!ir_dim_equal(hq, hk) && !divides)
     return fail(why, size, "k's head count must divide q's");
@@ -411,7 +411,7 @@ bool ir_shape_flash_attention(const ir_value *v, ir_type *out, char *why, size_t
   if (a && (!ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)a->as.i, spelling, sizeof spelling) ||
             !ir_dtype_from_name(spelling, &dtype) || ir_dtype_get(dtype)->block_elems != 1))
     return fail(why, size, "the probabilities round to f16 or bf16, not %s", a ? spelling : "?");
-  *out = (ir_type){IR_DTYPE_F32, 3, {q->dims[0], q->dims[1], vv->dims[1]}};
+  *out = (ir_type){IR_DTYPE_F32, 3, {q->dims[0], q->dims[1], vv->dims[2]}};
   return true;
 }
 

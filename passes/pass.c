@@ -128,7 +128,7 @@ chord_status pass_pipeline_run(ir_graph *g, const pass_pipeline *pipeline,
       fprintf(options->timings, "%10.3f  %s\n", took, info->name);
     if (options->print_after_all || (options->print_after & (1ull << id))) {
       fprintf(dump, "# after %s\n", info->name);
-      status = ir_print(g, dump, error);
+      status = options->print ? options->print(dump, g, error) : ir_print(g, dump, error);
       if (status != CHORD_OK)
         return status;
     }

@@ -52,7 +52,10 @@ typedef struct pass_run_options {
   bool print_after_all; /* dump after every pass */
   uint64_t disabled;    /* bit (1 << pass_id): skip these passes */
   FILE *dump;           /* where dumps go (stderr when NULL) */
-  FILE *timings;        /* when set, a table of per-pass times goes here */
+  /* how a dump shows the graph (NULL: its text form, ir_print); chord ir --stats gives its
+   * op-count tables, so that they can be compared from pass to pass */
+  chord_status (*print)(FILE *out, const void *graph, chord_error *error);
+  FILE *timings; /* when set, a table of per-pass times goes here */
 } pass_run_options;
 
 /* Verifies g, then runs each pass of the pipeline in order, verifying after each one. A failure

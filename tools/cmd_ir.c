@@ -31,7 +31,8 @@ static const char ir_usage[] =
     "  -c, --ctx-size N         KV-cache positions of the graph's state (default 2048, at most\n"
     "                           the model's context length)\n"
     "  -o, --output FILE        write to FILE instead of standard output\n"
-    "      --stats              print op counts by kind and by layer instead of the graph\n"
+    "      --stats              print op counts by kind and by layer instead of the graph (and\n"
+    "                           in the --print-after dumps: each pass's effect per layer)\n"
     "      --emit=KIND          print what the CPU target generates for the graph instead: its\n"
     "                           kernels as LLVM IR (llvm) or this host's assembly (asm)\n"
     "  -h, --help               show this help\n";
@@ -105,6 +106,8 @@ int cmd_ir(int argc, char **argv) {
   pass_pipeline pipeline;
   if (pass_pipeline_for_level(po.level, &pipeline, &error) != CHORD_OK)
     return cli_usage_error("ir", "%s", error.message);
+  if (stats)
+    po.run.print = pass_write_stats; /* --print-after dumps the tables too */
   char path_buf[4096];
   const char *path = cli_model_path(model, path_buf, sizeof path_buf);
   if (!path)

@@ -826,7 +826,7 @@ static void emit_matmul(emitter *e, const ir_value *v, const kernel_args *a) {
 }
 
 /* flash_attention from the chain of f16-rounded q (as matmul's a), an f16 probability rounding
- * and no mask operand: what fuse-attention makes. */
+ * and no mask operand: what fuse-attention makes (k and v with constant heads and head dims). */
 static bool supports_flash(const ir_value *v) {
   const ir_attr *round = ir_value_attr(v, IR_ATTR_DTYPE);
   char spelling[16];
@@ -834,23 +834,100 @@ static bool supports_flash(const ir_value *v) {
       !ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)round->as.i, spelling, sizeof spelling) ||
       strcmp(spelling, "f16") != 0)
     return false;
-  const ir_type *q = &v->operands[0]->type, *k = &v->operands[1]->type;
-  return ir_dim_is_const(q->dims[0]) && ir_dim_is_const(k->dims[0]) && k->dims[0].c > 0 &&
-         q->dims[0].c % k->dims[0].c == 0;
+  const ir_type *q = &v->operands[0]->type, *k = &v->operands[1]->type,
+                *val = &v->operands[2]->type;
+  return ir_dim_is_const(q->dims[0]) && ir_dim_is_const(k->dims[1]) && k->dims[1].c > 0 &&
+         q->dims[0].c % k->dims[1].c == 0 && ir_dim_is_const(val->dims[2]) && val->dims[2].c > 0;
+}
+
+/* The row of v that key j of kv head hk reads: v [S, Hk, Dv]. */
+static LLVMValueRef cache_row(emitter *e, LLVMValueRef base, LLVMValueRef j, LLVMValueRef hk,
+                              int64_t heads, int64_t width) {
+  LLVMValueRef row = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, j, emit_i64(e, heads), ""), hk, "");
+  return emit_gep(e, e->f32, base, LLVMBuildMul(e->b, row, emit_i64(e, width), ""));
+}
+
+/* out[e] = the dot of the probabilities p with column e of v, for every e at once, in the order
+ * lanes_dot would take each column: key j goes to lane j mod L of an accumulator row per lane
+ * (L = 64 for one query row, the four 16-lane accumulators of simd_dot64; 16 for several), by
+ * fused multiply-adds in key order; then each column's lanes combine as the dot combines them.
+ * One pass over v's rows (contiguous), none over its columns. Lanes no key reached stay zero, as
+ * the dot's do; only those reached are cleared. */
+static void emit_values_dot(emitter *e, LLVMValueRef p, LLVMValueRef keys, LLVMValueRef vbase,
+                            LLVMValueRef hk, int64_t heads, int64_t dv, bool one_row, bool padded,
+                            LLVMValueRef out) {
+  int64_t n_lanes = one_row ? 64 : 16;
+  LLVMValueRef acc = emit_var(e, LLVMArrayType2(e->f32, (uint64_t)(n_lanes * dv)), NULL);
+  LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
+  /* the keys that go to lanes: all of them, except for one unpadded row (the tail past the last
+   * block of 64 is added after, in double) */
+  LLVMValueRef whole = keys;
+  if (one_row && !padded)
+    whole = LLVMBuildSub(e->b, keys, LLVMBuildSRem(e->b, keys, emit_i64(e, 64), ""), "");
+  LLVMValueRef cap = emit_i64(e, n_lanes);
+  LLVMValueRef used =
+      LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, whole, cap, ""), whole, cap, "");
+  emit_loop lj, le;
+  LLVMValueRef z =
+      emit_for(e, &lj, emit_i64(e, 0), LLVMBuildMul(e->b, used, emit_i64(e, dv), ""), 1);
+  emit_store_at(e, emit_f32(e, 0.0f), acc, z);
+  emit_end(e, &lj);
+  LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), whole, 1);
+  LLVMValueRef w = emit_load_at(e, e->f32, p, j);
+  LLVMValueRef vrow = cache_row(e, vbase, j, hk, heads, dv);
+  LLVMValueRef lane = LLVMBuildSRem(e->b, j, cap, "");
+  LLVMValueRef arow = emit_gep(e, e->f32, acc, LLVMBuildMul(e->b, lane, emit_i64(e, dv), ""));
+  LLVMValueRef col = emit_for(e, &le, emit_i64(e, 0), emit_i64(e, dv), 1);
+  emit_store_at(
+      e, emit_fma(e, w, emit_load_at(e, e->f32, vrow, col), emit_load_at(e, e->f32, arow, col)),
+      arow, col);
+  emit_end(e, &le);
+  emit_end(e, &lj);
+  col = emit_for(e, &le, emit_i64(e, 0), emit_i64(e, dv), 1);
+  /* lane l of accumulator row r, or zero when no key reached it */
+#define ACC(r)                                                                                     \
+  LLVMBuildSelect(                                                                                 \
+      e->b, LLVMBuildICmp(e->b, LLVMIntSLT, emit_i64(e, (r)), used, ""),                           \
+      emit_load_at(e, e->f32, acc, LLVMBuildAdd(e->b, emit_i64(e, (int64_t)(r)*dv), col, "")),     \
+      emit_f32(e, 0.0f), "")
+  for (int l = 0; l < 16; l++) {
+    LLVMValueRef x = ACC(l);
+    if (one_row) /* simd_dot64's (a0 + a2) + (a1 + a3) */
+      x = LLVMBuildFAdd(e->b, LLVMBuildFAdd(e->b, x, ACC(32 + l), ""),
+                        LLVMBuildFAdd(e->b, ACC(16 + l), ACC(48 + l), ""), "");
+    emit_store_at(e, x, lanes, emit_i64(e, l));
+  }
+#undef ACC
+  LLVMValueRef r = sum16(e, lanes);
+  if (one_row && !padded) {
+    LLVMValueRef sum = emit_var(e, e->f64, LLVMBuildFPExt(e->b, r, e->f64, ""));
+    j = emit_for(e, &lj, whole, keys, 1);
+    LLVMValueRef prod =
+        LLVMBuildFMul(e->b, emit_load_at(e, e->f32, p, j),
+                      emit_load_at(e, e->f32, cache_row(e, vbase, j, hk, heads, dv), col), "");
+    emit_set(
+        e, sum,
+        LLVMBuildFAdd(e->b, emit_get(e, e->f64, sum), LLVMBuildFPExt(e->b, prod, e->f64, ""), ""));
+    emit_end(e, &lj);
+    r = LLVMBuildFPTrunc(e->b, emit_get(e, e->f64, sum), e->f32, "");
+  }
+  emit_store_at(e, r, out, col);
+  emit_end(e, &le);
 }
 
 /* Items [first, last) of the H x T query rows: one row of scores in a buffer of S floats (the
- * only score memory), masked, softmax_finish, rounded to f16, then dotted with each row of vt, in
- * the dot orders of the two matmuls it replaces (emit_matmul). */
+ * only score memory), masked, softmax_finish, rounded to f16, then times v (emit_values_dot), in
+ * the dot orders of the two matmuls it replaces (emit_matmul). k [S, Hk, D] and v [S, Hk, Dv] are
+ * read where kv_read left them. */
 static void emit_flash(emitter *e, const ir_value *v, const kernel_args *a) {
   const ir_type *qt = &v->operands[0]->type, *kt = &v->operands[1]->type,
-                *vtt = &v->operands[2]->type;
-  LLVMValueRef t = dim_of(e, a, qt, 1), d = dim_of(e, a, qt, 2), keys = dim_of(e, a, kt, 1);
-  LLVMValueRef dv = dim_of(e, a, vtt, 1);
-  int64_t group = qt->dims[0].c / kt->dims[0].c, window = ir_attr_int_or(v, IR_ATTR_WINDOW, 0);
+                *vt = &v->operands[2]->type;
+  LLVMValueRef t = dim_of(e, a, qt, 1), keys = dim_of(e, a, kt, 0);
+  int64_t heads = kt->dims[1].c, d = qt->dims[2].c, dv = vt->dims[2].c;
+  int64_t group = qt->dims[0].c / heads, window = ir_attr_int_or(v, IR_ATTR_WINDOW, 0);
   float scale = (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0);
   float cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
-  LLVMValueRef padded = LLVMConstInt(e->i1, !ir_dim_is_const(kt->dims[1]), 0);
+  bool padded = !ir_dim_is_const(kt->dims[0]);
   LLVMValueRef no = LLVMConstInt(e->i1, 0, 0);
   LLVMValueRef one_row = LLVMBuildICmp(e->b, LLVMIntEQ, t, emit_i64(e, 1), "");
   /* the row of scores: on the stack, once per call (S floats: 128 KiB at 32768 positions) */
@@ -859,18 +936,17 @@ static void emit_flash(emitter *e, const ir_value *v, const kernel_args *a) {
   LLVMValueRef items = LLVMBuildMul(e->b, emit_i64(e, qt->dims[0].c), t, "");
   LLVMValueRef last = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a->last, items, ""),
                                       a->last, items, "");
-  emit_loop li, lj, le;
+  emit_loop li, lj;
   LLVMValueRef item = emit_for(e, &li, a->first, last, 1);
   LLVMValueRef h = LLVMBuildSDiv(e->b, item, t, ""), i = LLVMBuildSRem(e->b, item, t, "");
   LLVMValueRef hk = LLVMBuildSDiv(e->b, h, emit_i64(e, group), "");
-  LLVMValueRef qrow = emit_gep(e, e->f32, a->x[0], LLVMBuildMul(e->b, item, d, ""));
+  LLVMValueRef qrow = emit_gep(e, e->f32, a->x[0], LLVMBuildMul(e->b, item, emit_i64(e, d), ""));
   LLVMValueRef pos = LLVMBuildAdd(e->b, a->positions, i, "");
   LLVMValueRef top = emit_var(e, e->f32, emit_f32(e, -INFINITY));
   LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), keys, 1);
-  LLVMValueRef krow = emit_gep(
-      e, e->f32, a->x[1],
-      LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, hk, keys, ""), j, ""), d, ""));
-  LLVMValueRef c = softmax_logit(e, lanes_dot(e, one_row, qrow, krow, d, no), scale, cap);
+  LLVMValueRef krow = cache_row(e, a->x[1], j, hk, heads, d);
+  LLVMValueRef c =
+      softmax_logit(e, lanes_dot(e, one_row, qrow, krow, emit_i64(e, d), no), scale, cap);
   LLVMValueRef masked = LLVMBuildICmp(e->b, LLVMIntSGT, j, pos, "");
   if (window > 0)
     masked = LLVMBuildOr(
@@ -885,13 +961,13 @@ static void emit_flash(emitter *e, const ir_value *v, const kernel_args *a) {
   j = emit_for(e, &lj, emit_i64(e, 0), keys, 1);
   emit_store_at(e, f16_round(e, emit_load_at(e, e->f32, p, j)), p, j);
   emit_end(e, &lj);
-  LLVMValueRef out = emit_gep(e, e->f32, a->y, LLVMBuildMul(e->b, item, dv, ""));
-  LLVMValueRef col = emit_for(e, &le, emit_i64(e, 0), dv, 1);
-  LLVMValueRef vrow = emit_gep(
-      e, e->f32, a->x[2],
-      LLVMBuildMul(e->b, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, hk, dv, ""), col, ""), keys, ""));
-  emit_store_at(e, lanes_dot(e, one_row, p, vrow, keys, padded), out, col);
-  emit_end(e, &le);
+  LLVMValueRef out = emit_gep(e, e->f32, a->y, LLVMBuildMul(e->b, item, emit_i64(e, dv), ""));
+  LLVMBasicBlockRef after = emit_if(e, one_row);
+  emit_values_dot(e, p, keys, a->x[2], hk, heads, dv, true, padded, out);
+  emit_endif(e, after);
+  after = emit_if(e, LLVMBuildNot(e->b, one_row, ""));
+  emit_values_dot(e, p, keys, a->x[2], hk, heads, dv, false, padded, out);
+  emit_endif(e, after);
   emit_end(e, &li);
 }
 

@@ -758,23 +758,25 @@ static float round_to(ir_dtype dtype, float x) {
  * replaces: the scores as attention's first matmul takes them (simd_dot64 for one query row,
  * simd_dot16 for several), scaled, capped and masked as softmax after the mask op, softmax_finish,
  * the probabilities rounded to the value cache's type, and the second matmul's dot (its contracted
- * dim, the positions, counts as zero-padded). Only a row of scores is alive at a time. */
+ * dim, the positions, counts as zero-padded). k and v are in the cache's layout [S, Hk, D] (as
+ * kv_read gives them): a column of v is gathered for each dot. Only a row of scores is alive at a
+ * time. */
 static chord_status op_flash_attention(interp_session *s, const ir_value *v, interp_buffer *y,
                                        chord_error *error) {
   interp_buffer *q = operand_buffer(s, v, 0), *k = operand_buffer(s, v, 1);
-  interp_buffer *vt = operand_buffer(s, v, 2),
+  interp_buffer *val = operand_buffer(s, v, 2),
                 *m = v->n_operands > 3 ? operand_buffer(s, v, 3) : NULL;
   chord_status st = buffer_materialize(q, error);
   if (st == CHORD_OK)
     st = buffer_materialize(k, error);
   if (st == CHORD_OK)
-    st = buffer_materialize(vt, error);
+    st = buffer_materialize(val, error);
   if (st == CHORD_OK && m)
     st = buffer_materialize(m, error);
   if (st != CHORD_OK)
     return st;
   int64_t heads = q->dims[0], t_count = q->dims[1], d = q->dims[2];
-  int64_t kv_heads = k->dims[0], keys = k->dims[1], dv = vt->dims[1];
+  int64_t keys = k->dims[0], kv_heads = k->dims[1], dv = val->dims[2];
   float scale = (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0),
         cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
   int64_t window = ir_attr_int_or(v, IR_ATTR_WINDOW, 0);
@@ -783,8 +785,8 @@ static chord_status op_flash_attention(interp_session *s, const ir_value *v, int
   char spelling[16];
   if (round && ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)round->as.i, spelling, sizeof spelling))
     ir_dtype_from_name(spelling, &p_type);
-  bool padded = !ir_dim_is_const(v->operands[1]->type.dims[1]); /* the positions */
-  float *p = rt_malloc((size_t)(keys ? keys : 1) * sizeof(float));
+  bool padded = !ir_dim_is_const(v->operands[1]->type.dims[0]); /* the positions */
+  float *p = rt_malloc(2 * (size_t)(keys ? keys : 1) * sizeof(float)), *column = p + keys;
   if (!p)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in flash_attention");
   interp_buffer scores = {.rank = 3, .dims = {heads, t_count, keys}}; /* for the mask's broadcast */
@@ -796,7 +798,7 @@ static chord_status op_flash_attention(interp_session *s, const ir_value *v, int
       int64_t pos = s->positions + i;
       float top = -INFINITY;
       for (int64_t j = 0; j < keys; j++) {
-        const float *kr = k->f + (hk * keys + j) * d;
+        const float *kr = k->f + (j * kv_heads + hk) * d;
         float c = (t_count == 1 ? simd_dot64(qr, kr, d, false) : simd_dot16(qr, kr, d)) * scale;
         if (cap > 0)
           c = cap * tanhf(c / cap);
@@ -813,8 +815,9 @@ static chord_status op_flash_attention(interp_session *s, const ir_value *v, int
         p[j] = round_to(p_type, p[j]);
       float *out = y->f + (h * t_count + i) * dv;
       for (int64_t e = 0; e < dv; e++) {
-        const float *vr = vt->f + (hk * dv + e) * keys;
-        out[e] = t_count == 1 ? simd_dot64(p, vr, keys, padded) : simd_dot16(p, vr, keys);
+        for (int64_t j = 0; j < keys; j++)
+          column[j] = val->f[(j * kv_heads + hk) * dv + e];
+        out[e] = t_count == 1 ? simd_dot64(p, column, keys, padded) : simd_dot16(p, column, keys);
       }
     }
   }

@@ -487,21 +487,23 @@ Test(interp_ops, rope_frequency_factor_errors) {
 
 /* flash_attention is the chain fuse-attention replaces, in the same arithmetic: bit for bit,
  * over a step of 3 query rows (simd_dot16's order) and then one of 1 (simd_dot64's), a head dim
- * of 20 (both dot orders' tails), grouped heads and a window. */
+ * of 20 (both dot orders' tails), two query heads on one kv head and a window. k and v are in the
+ * cache's layout [S, Hk, D]; the chain reads them permuted. */
 Test(interp_ops, flash_attention_matches_the_unfused_chain) {
   run r;
-  run_open(&r, "graph @g {\n input %q : f32[2, T, 20]\n input %k : f32[1, P+T, 20]\n"
-               " input %v : f32[1, P+T, 20]\n"
+  run_open(&r, "graph @g {\n input %q : f32[2, T, 20]\n input %k : f32[P+T, 1, 20]\n"
+               " input %v : f32[P+T, 1, 20]\n"
                " %q16 = quantize %q {dtype = f16} : f16[2, T, 20]\n"
                " %qr = dequantize %q16 : f32[2, T, 20]\n"
-               " %s = matmul %qr, %k : f32[2, T, P+T]\n"
+               " %kh = permute %k {perm = [1, 0, 2]} : f32[1, P+T, 20]\n"
+               " %s = matmul %qr, %kh : f32[2, T, P+T]\n"
                " %m = sliding_window_mask %s {window = 2} : f32[2, T, P+T]\n"
                " %p = softmax %m {scale = 0.5} : f32[2, T, P+T]\n"
                " %p16 = quantize %p {dtype = f16} : f16[2, T, P+T]\n"
                " %pr = dequantize %p16 : f32[2, T, P+T]\n"
-               " %vt = transpose %v : f32[1, 20, P+T]\n"
+               " %vt = permute %v {perm = [1, 2, 0]} : f32[1, 20, P+T]\n"
                " %o = matmul %pr, %vt : f32[2, T, 20]\n"
-               " %f = flash_attention %qr, %k, %vt {scale = 0.5, window = 2, dtype = f16} : "
+               " %f = flash_attention %qr, %k, %v {scale = 0.5, window = 2, dtype = f16} : "
                "f32[2, T, 20]\n"
                " output %o\n output %f\n}\n");
   float q[120], k[80], v[80];

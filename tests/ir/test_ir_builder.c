@@ -233,8 +233,8 @@ Test(ir_build, argmax_and_fused_ops) {
   fixture f = setup();
   expect_type(ir_build_unary(f.g, IR_OP_ARGMAX, f.x, &f.error), "i32[T, 1]");
   ir_value *q = input(f.g, "q", type_of(IR_DTYPE_F32, 3, K(8), DIM_T, K(64)));
-  ir_value *k = input(f.g, "k", type_of(IR_DTYPE_F32, 3, K(2), (ir_dim){1, 1, 0}, K(64)));
-  ir_value *v = input(f.g, "vt", type_of(IR_DTYPE_F32, 3, K(2), K(128), (ir_dim){1, 1, 0}));
+  ir_value *k = input(f.g, "k", type_of(IR_DTYPE_F32, 3, (ir_dim){1, 1, 0}, K(2), K(64)));
+  ir_value *v = input(f.g, "v", type_of(IR_DTYPE_F32, 3, (ir_dim){1, 1, 0}, K(2), K(128)));
   ir_value *qkv[] = {q, k, v};
   ir_attr scale = ir_attr_float(IR_ATTR_SCALE, 0.125);
   expect_type(ir_build(f.g, IR_OP_FLASH_ATTENTION, qkv, 3, &scale, 1, &f.error), "f32[8, T, 128]");
