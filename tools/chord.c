@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"ir", cmd_ir, "lower a model to the graph IR, optimize it and print it or its statistics"},
     {"opt", cmd_opt, "parse, verify, transform and print a graph in the IR text form"},
     {"logits", cmd_logits, "evaluate a prompt and print the last position's logits as JSON"},
+    {"bench", cmd_bench, "measure prompt and generation speed (tokens/s), like llama-bench"},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

@@ -1,7 +1,10 @@
 #include "tools/cli.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/platform/file.h"
@@ -102,4 +105,24 @@ void cli_expand_aliases(int argc, char **argv) {
       if (strcmp(argv[i], aliases[a][0]) == 0)
         argv[i] = (char *)aliases[a][1];
   }
+}
+
+bool cli_parse_long(const char *text, long long lo, long long hi, long long *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (end == text || *end || errno || v < lo || v > hi)
+    return false;
+  *out = v;
+  return true;
+}
+
+bool cli_parse_float(const char *text, float *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || *end || errno || !isfinite(v))
+    return false;
+  *out = (float)v;
+  return true;
 }

@@ -3,6 +3,7 @@
 #ifndef CHORD_TOOLS_CLI_H
 #define CHORD_TOOLS_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -31,6 +32,10 @@ int cli_write_output(const char *path, cli_writer write, const void *context);
  * why. */
 char *cli_read_file(const char *path, size_t *size);
 
+/* An option's integer value in [lo, hi], or a finite float: false when text is not one, whole. */
+bool cli_parse_long(const char *text, long long lo, long long hi, long long *out);
+bool cli_parse_float(const char *text, float *out);
+
 /* llama.cpp's multi-letter short flags (-ctk) spelled as their long names (--cache-type-k)
  * before getopt, which would read -ctk as -c tk (one table in cli.c for every command). */
 void cli_expand_aliases(int argc, char **argv);
@@ -45,5 +50,6 @@ int cmd_opt(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -116,26 +116,6 @@ static void process_escapes(char *s) {
   *out = '\0';
 }
 
-static bool parse_long(const char *text, long long lo, long long hi, long long *out) {
-  char *end;
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (end == text || *end || errno || v < lo || v > hi)
-    return false;
-  *out = v;
-  return true;
-}
-
-static bool parse_float(const char *text, float *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(text, &end);
-  if (end == text || *end || errno || !isfinite(v))
-    return false;
-  *out = (float)v;
-  return true;
-}
-
 static const char *stop_name(chord_stop_reason r) {
   static const char *const names[] = {
       [CHORD_STOP_EOG] = "eog",
@@ -343,7 +323,7 @@ int cmd_run(int argc, char **argv) {
     case OPT_TEMPLATE: a.template_name = optarg; break;
     case OPT_TEMPLATE_FILE: a.template_file = optarg; break;
     case 'n':
-      ok = parse_long(optarg, -1, INT32_MAX, &v);
+      ok = cli_parse_long(optarg, -1, INT32_MAX, &v);
       a.generate.n_predict = (int32_t)v;
       break;
     case 'r':
@@ -353,23 +333,23 @@ int cmd_run(int argc, char **argv) {
         return cli_usage_error("run", "-r wants a non-empty text");
       stops[n_stops++] = optarg;
       break;
-    case OPT_TEMP: ok = parse_float(optarg, &sampling.temperature); break;
+    case OPT_TEMP: ok = cli_parse_float(optarg, &sampling.temperature); break;
     case OPT_TOP_K:
-      ok = parse_long(optarg, INT32_MIN, INT32_MAX, &v);
+      ok = cli_parse_long(optarg, INT32_MIN, INT32_MAX, &v);
       sampling.top_k = (int32_t)v;
       break;
-    case OPT_TOP_P: ok = parse_float(optarg, &sampling.top_p); break;
-    case OPT_MIN_P: ok = parse_float(optarg, &sampling.min_p); break;
-    case OPT_TYPICAL: ok = parse_float(optarg, &sampling.typical_p); break;
-    case OPT_REPEAT_PENALTY: ok = parse_float(optarg, &sampling.repeat_penalty); break;
+    case OPT_TOP_P: ok = cli_parse_float(optarg, &sampling.top_p); break;
+    case OPT_MIN_P: ok = cli_parse_float(optarg, &sampling.min_p); break;
+    case OPT_TYPICAL: ok = cli_parse_float(optarg, &sampling.typical_p); break;
+    case OPT_REPEAT_PENALTY: ok = cli_parse_float(optarg, &sampling.repeat_penalty); break;
     case OPT_REPEAT_LAST_N:
-      ok = parse_long(optarg, 0, INT32_MAX, &v);
+      ok = cli_parse_long(optarg, 0, INT32_MAX, &v);
       sampling.penalty_last_n = (int32_t)v;
       break;
-    case OPT_PRESENCE: ok = parse_float(optarg, &sampling.presence_penalty); break;
-    case OPT_FREQUENCY: ok = parse_float(optarg, &sampling.frequency_penalty); break;
+    case OPT_PRESENCE: ok = cli_parse_float(optarg, &sampling.presence_penalty); break;
+    case OPT_FREQUENCY: ok = cli_parse_float(optarg, &sampling.frequency_penalty); break;
     case 's':
-      ok = parse_long(optarg, -1, INT64_MAX, &v);
+      ok = cli_parse_long(optarg, -1, INT64_MAX, &v);
       sampling.seed = v < 0 ? CHORD_SEED_RANDOM : (uint64_t)v;
       break;
     case OPT_TARGET: co.target = optarg; break;
@@ -378,15 +358,15 @@ int cmd_run(int argc, char **argv) {
         return 2;
       break;
     case 'c':
-      ok = parse_long(optarg, 0, INT32_MAX, &v);
+      ok = cli_parse_long(optarg, 0, INT32_MAX, &v);
       co.n_ctx = v;
       break;
     case 'b':
-      ok = parse_long(optarg, 1, INT32_MAX, &v);
+      ok = cli_parse_long(optarg, 1, INT32_MAX, &v);
       co.n_batch = v;
       break;
     case 't':
-      ok = parse_long(optarg, 1, 1024, &v);
+      ok = cli_parse_long(optarg, 1, 1024, &v);
       co.n_threads = (int)v;
       break;
     case OPT_NO_DISPLAY_PROMPT: a.display_prompt = false; break;
@@ -394,7 +374,7 @@ int cmd_run(int argc, char **argv) {
     case OPT_CONTEXT_SHIFT: a.generate.context_shift = true; break;
     case OPT_CACHE_TYPE_K: co.cache_type_k = optarg; break;
     case OPT_KEEP:
-      ok = parse_long(optarg, -1, INT32_MAX, &v);
+      ok = cli_parse_long(optarg, -1, INT32_MAX, &v);
       a.generate.n_keep = (int32_t)v;
       break;
     case 'h': fputs(run_usage, stdout); return 0;
