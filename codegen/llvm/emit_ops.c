@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ir/fused_body.h"
+#include "runtime/interp/interp.h"
 
 /* The kernel's arguments, loaded. */
 typedef struct kernel_args {
@@ -681,45 +682,60 @@ static void emit_hadamard(emitter *e, const ir_value *v, const kernel_args *a) {
 
 /* ---- float matmul (attention) ----------------------------------------------------------- */
 
-static LLVMValueRef load16(emitter *e, LLVMValueRef base, LLVMValueRef index) {
-  return emit_load(e, emit_vec(e->f32, 16), emit_gep(e, e->f32, base, index));
+/* Element index of base as f32: an f32 array, or (half) the f16 bits of a KV cache, widened
+ * (exact). */
+static LLVMValueRef load_f32(emitter *e, LLVMValueRef base, LLVMValueRef index, bool half) {
+  if (!half)
+    return emit_load_at(e, e->f32, base, index);
+  return LLVMBuildFPExt(e->b, emit_load_at(e, e->f16, base, index), e->f32, "");
+}
+
+static LLVMValueRef load16(emitter *e, LLVMValueRef base, LLVMValueRef index, bool half) {
+  if (!half)
+    return emit_load(e, emit_vec(e->f32, 16), emit_gep(e, e->f32, base, index));
+  LLVMValueRef h = emit_load(e, emit_vec(e->f16, 16), emit_gep(e, e->f16, base, index));
+  return LLVMBuildFPExt(e->b, h, emit_vec(e->f32, 16), "");
 }
 
 /* lanes[i - from] = fma(x[i], y[i], lanes[i - from]) for i in [from, to): a dot product's last,
  * partial chunk, each element in its lane. */
-static void tail_fma(emitter *e, LLVMValueRef x, LLVMValueRef y, LLVMValueRef from, LLVMValueRef to,
-                     LLVMValueRef lanes) {
+static void tail_fma(emitter *e, LLVMValueRef x, LLVMValueRef y, bool half_y, LLVMValueRef from,
+                     LLVMValueRef to, LLVMValueRef lanes) {
   emit_loop l;
   LLVMValueRef i = emit_for(e, &l, from, to, 1);
   LLVMValueRef lane = LLVMBuildSub(e->b, i, from, "");
   emit_store_at(e,
-                emit_fma(e, emit_load_at(e, e->f32, x, i), emit_load_at(e, e->f32, y, i),
+                emit_fma(e, emit_load_at(e, e->f32, x, i), load_f32(e, y, i, half_y),
                          emit_load_at(e, e->f32, lanes, lane)),
                 lanes, lane);
   emit_end(e, &l);
 }
 
 /* simd_dot16 (tinyBLAS's order): 16 lanes of fused multiply-adds over whole chunks, the tail in
- * lanes 0.., then simd_sum16. */
-static void dot16_body(emitter *e, LLVMValueRef fn) {
+ * lanes 0.., then simd_sum16. y is f32, or (half_y) an f16 cache's bits. */
+static void dot16_common(emitter *e, LLVMValueRef fn, bool half_y) {
   LLVMValueRef x = LLVMGetParam(fn, 0), y = LLVMGetParam(fn, 1), k = LLVMGetParam(fn, 2);
   LLVMTypeRef v16 = emit_vec(e->f32, 16);
   LLVMValueRef acc = emit_var(e, v16, LLVMConstNull(v16));
   LLVMValueRef whole = LLVMBuildSub(e->b, k, LLVMBuildSRem(e->b, k, emit_i64(e, 16), ""), "");
   emit_loop l;
   LLVMValueRef i = emit_for(e, &l, emit_i64(e, 0), whole, 16);
-  emit_set(e, acc, emit_fma(e, load16(e, x, i), load16(e, y, i), emit_get(e, v16, acc)));
+  emit_set(e, acc,
+           emit_fma(e, load16(e, x, i, false), load16(e, y, i, half_y), emit_get(e, v16, acc)));
   emit_end(e, &l);
   LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
   emit_store(e, emit_get(e, v16, acc), lanes);
-  tail_fma(e, x, y, whole, k, lanes);
+  tail_fma(e, x, y, half_y, whole, k, lanes);
   LLVMBuildRet(e->b, sum16(e, lanes));
 }
 
+static void dot16_body(emitter *e, LLVMValueRef fn) { dot16_common(e, fn, false); }
+static void dot16_half_body(emitter *e, LLVMValueRef fn) { dot16_common(e, fn, true); }
+
 /* simd_dot64 (ggml_vec_dot_f32/f16 for one row): four accumulators of 16 lanes over blocks of
  * 64, the rest of the last block in its lanes when the contracted dim counts as zero-padded
- * (padded), else in double after the lane sum. */
-static void dot64_body(emitter *e, LLVMValueRef fn) {
+ * (padded), else in double after the lane sum. y as in dot16_common. */
+static void dot64_common(emitter *e, LLVMValueRef fn, bool half_y) {
   LLVMValueRef x = LLVMGetParam(fn, 0), y = LLVMGetParam(fn, 1), k = LLVMGetParam(fn, 2);
   LLVMValueRef padded = LLVMGetParam(fn, 3);
   LLVMTypeRef v16 = emit_vec(e->f32, 16);
@@ -732,13 +748,15 @@ static void dot64_body(emitter *e, LLVMValueRef fn) {
   LLVMValueRef i = emit_for(e, &l, emit_i64(e, 0), blocks, 64);
   for (int j = 0; j < 4; j++) {
     LLVMValueRef at = emit_add64(e, i, 16 * j);
-    emit_set(e, acc[j], emit_fma(e, load16(e, x, at), load16(e, y, at), emit_get(e, v16, acc[j])));
+    emit_set(
+        e, acc[j],
+        emit_fma(e, load16(e, x, at, false), load16(e, y, at, half_y), emit_get(e, v16, acc[j])));
   }
   emit_end(e, &l);
   LLVMValueRef all = emit_var(e, LLVMArrayType2(e->f32, 64), NULL);
   for (int j = 0; j < 4; j++)
     emit_store(e, emit_get(e, v16, acc[j]), emit_gep(e, e->f32, all, emit_i64(e, 16 * j)));
-  tail_fma(e, x, y, blocks, whole, all); /* element i sits in lane i % 64 of the block */
+  tail_fma(e, x, y, half_y, blocks, whole, all); /* element i sits in lane i % 64 of the block */
   LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
   for (int lane = 0; lane < 16; lane++) {
     LLVMValueRef a[4];
@@ -751,24 +769,30 @@ static void dot64_body(emitter *e, LLVMValueRef fn) {
   LLVMValueRef sum = emit_var(e, e->f64, LLVMBuildFPExt(e->b, sum16(e, lanes), e->f64, ""));
   i = emit_for(e, &l, whole, k, 1);
   LLVMValueRef p =
-      LLVMBuildFMul(e->b, emit_load_at(e, e->f32, x, i), emit_load_at(e, e->f32, y, i), "");
+      LLVMBuildFMul(e->b, emit_load_at(e, e->f32, x, i), load_f32(e, y, i, half_y), "");
   emit_set(e, sum,
            LLVMBuildFAdd(e->b, emit_get(e, e->f64, sum), LLVMBuildFPExt(e->b, p, e->f64, ""), ""));
   emit_end(e, &l);
   LLVMBuildRet(e->b, LLVMBuildFPTrunc(e->b, emit_get(e, e->f64, sum), e->f32, ""));
 }
 
+static void dot64_body(emitter *e, LLVMValueRef fn) { dot64_common(e, fn, false); }
+static void dot64_half_body(emitter *e, LLVMValueRef fn) { dot64_common(e, fn, true); }
+
 static LLVMValueRef call(emitter *e, LLVMValueRef fn, LLVMValueRef *args, unsigned n) {
   return LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
 }
 
 /* A dot product of k floats in the interpreter's float-matmul order: simd_dot64 when the matmul
- * has one row (padded: its contracted dim counts as zero-padded), else simd_dot16. */
+ * has one row (padded: its contracted dim counts as zero-padded), else simd_dot16; y is f32, or
+ * (half_y) an f16 cache's bits. */
 static LLVMValueRef lanes_dot(emitter *e, LLVMValueRef one_row, LLVMValueRef x, LLVMValueRef y,
-                              LLVMValueRef k, LLVMValueRef padded) {
+                              bool half_y, LLVMValueRef k, LLVMValueRef padded) {
   LLVMTypeRef p3[3] = {e->ptr, e->ptr, e->i64}, p4[4] = {e->ptr, e->ptr, e->i64, e->i1};
-  LLVMValueRef dot16 = helper(e, "chord_dot16", e->f32, p3, 3, dot16_body);
-  LLVMValueRef dot64 = helper(e, "chord_dot64", e->f32, p4, 4, dot64_body);
+  LLVMValueRef dot16 = half_y ? helper(e, "chord_dot16_half", e->f32, p3, 3, dot16_half_body)
+                              : helper(e, "chord_dot16", e->f32, p3, 3, dot16_body);
+  LLVMValueRef dot64 = half_y ? helper(e, "chord_dot64_half", e->f32, p4, 4, dot64_half_body)
+                              : helper(e, "chord_dot64", e->f32, p4, 4, dot64_body);
   LLVMValueRef r = emit_var(e, e->f32, NULL);
   LLVMBasicBlockRef after = emit_if(e, one_row);
   emit_set(e, r, call(e, dot64, (LLVMValueRef[]){x, y, k, padded}, 4));
@@ -820,7 +844,7 @@ static void emit_matmul(emitter *e, const ir_value *v, const kernel_args *a) {
   LLVMValueRef arow_index = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, ab, m, ""), row, "");
   LLVMValueRef arow = emit_gep(e, e->f32, a->x[0], LLVMBuildMul(e->b, arow_index, k, ""));
   LLVMValueRef out = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, arow_index, n, ""), col, "");
-  emit_store_at(e, lanes_dot(e, one_row, arow, brow, k, padded), a->y, out);
+  emit_store_at(e, lanes_dot(e, one_row, arow, brow, false, k, padded), a->y, out);
   emit_end(e, &lm);
   emit_end(e, &li);
 }
@@ -840,11 +864,12 @@ static bool supports_flash(const ir_value *v) {
          q->dims[0].c % k->dims[1].c == 0 && ir_dim_is_const(val->dims[2]) && val->dims[2].c > 0;
 }
 
-/* The row of v that key j of kv head hk reads: v [S, Hk, Dv]. */
+/* The row of a cache-layout operand [S, Hk, width] for key j of kv head hk: f32, or (half) an f16
+ * cache's bits. */
 static LLVMValueRef cache_row(emitter *e, LLVMValueRef base, LLVMValueRef j, LLVMValueRef hk,
-                              int64_t heads, int64_t width) {
+                              int64_t heads, int64_t width, bool half) {
   LLVMValueRef row = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, j, emit_i64(e, heads), ""), hk, "");
-  return emit_gep(e, e->f32, base, LLVMBuildMul(e->b, row, emit_i64(e, width), ""));
+  return emit_gep(e, half ? e->f16 : e->f32, base, LLVMBuildMul(e->b, row, emit_i64(e, width), ""));
 }
 
 /* out[e] = the dot of the probabilities p with column e of v, for every e at once, in the order
@@ -854,8 +879,8 @@ static LLVMValueRef cache_row(emitter *e, LLVMValueRef base, LLVMValueRef j, LLV
  * One pass over v's rows (contiguous), none over its columns. Lanes no key reached stay zero, as
  * the dot's do; only those reached are cleared. */
 static void emit_values_dot(emitter *e, LLVMValueRef p, LLVMValueRef keys, LLVMValueRef vbase,
-                            LLVMValueRef hk, int64_t heads, int64_t dv, bool one_row, bool padded,
-                            LLVMValueRef out) {
+                            bool half, LLVMValueRef hk, int64_t heads, int64_t dv, bool one_row,
+                            bool padded, LLVMValueRef out) {
   int64_t n_lanes = one_row ? 64 : 16;
   LLVMValueRef acc = emit_var(e, LLVMArrayType2(e->f32, (uint64_t)(n_lanes * dv)), NULL);
   LLVMValueRef lanes = emit_var(e, LLVMArrayType2(e->f32, 16), NULL);
@@ -874,13 +899,12 @@ static void emit_values_dot(emitter *e, LLVMValueRef p, LLVMValueRef keys, LLVMV
   emit_end(e, &lj);
   LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), whole, 1);
   LLVMValueRef w = emit_load_at(e, e->f32, p, j);
-  LLVMValueRef vrow = cache_row(e, vbase, j, hk, heads, dv);
+  LLVMValueRef vrow = cache_row(e, vbase, j, hk, heads, dv, half);
   LLVMValueRef lane = LLVMBuildSRem(e->b, j, cap, "");
   LLVMValueRef arow = emit_gep(e, e->f32, acc, LLVMBuildMul(e->b, lane, emit_i64(e, dv), ""));
   LLVMValueRef col = emit_for(e, &le, emit_i64(e, 0), emit_i64(e, dv), 1);
-  emit_store_at(
-      e, emit_fma(e, w, emit_load_at(e, e->f32, vrow, col), emit_load_at(e, e->f32, arow, col)),
-      arow, col);
+  emit_store_at(e, emit_fma(e, w, load_f32(e, vrow, col, half), emit_load_at(e, e->f32, arow, col)),
+                arow, col);
   emit_end(e, &le);
   emit_end(e, &lj);
   col = emit_for(e, &le, emit_i64(e, 0), emit_i64(e, dv), 1);
@@ -904,7 +928,7 @@ static void emit_values_dot(emitter *e, LLVMValueRef p, LLVMValueRef keys, LLVMV
     j = emit_for(e, &lj, whole, keys, 1);
     LLVMValueRef prod =
         LLVMBuildFMul(e->b, emit_load_at(e, e->f32, p, j),
-                      emit_load_at(e, e->f32, cache_row(e, vbase, j, hk, heads, dv), col), "");
+                      load_f32(e, cache_row(e, vbase, j, hk, heads, dv, half), col, half), "");
     emit_set(
         e, sum,
         LLVMBuildFAdd(e->b, emit_get(e, e->f64, sum), LLVMBuildFPExt(e->b, prod, e->f64, ""), ""));
@@ -918,7 +942,7 @@ static void emit_values_dot(emitter *e, LLVMValueRef p, LLVMValueRef keys, LLVMV
 /* Items [first, last) of the H x T query rows: one row of scores in a buffer of S floats (the
  * only score memory), masked, softmax_finish, rounded to f16, then times v (emit_values_dot), in
  * the dot orders of the two matmuls it replaces (emit_matmul). k [S, Hk, D] and v [S, Hk, Dv] are
- * read where kv_read left them. */
+ * read where kv_read left them: an f16 cache's bits, widened as they are loaded. */
 static void emit_flash(emitter *e, const ir_value *v, const kernel_args *a) {
   const ir_type *qt = &v->operands[0]->type, *kt = &v->operands[1]->type,
                 *vt = &v->operands[2]->type;
@@ -928,6 +952,7 @@ static void emit_flash(emitter *e, const ir_value *v, const kernel_args *a) {
   float scale = (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0);
   float cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
   bool padded = !ir_dim_is_const(kt->dims[0]);
+  bool half_k = interp_reads_half_cache(v, 1), half_v = interp_reads_half_cache(v, 2);
   LLVMValueRef no = LLVMConstInt(e->i1, 0, 0);
   LLVMValueRef one_row = LLVMBuildICmp(e->b, LLVMIntEQ, t, emit_i64(e, 1), "");
   /* the row of scores: on the stack, once per call (S floats: 128 KiB at 32768 positions) */
@@ -944,9 +969,9 @@ static void emit_flash(emitter *e, const ir_value *v, const kernel_args *a) {
   LLVMValueRef pos = LLVMBuildAdd(e->b, a->positions, i, "");
   LLVMValueRef top = emit_var(e, e->f32, emit_f32(e, -INFINITY));
   LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), keys, 1);
-  LLVMValueRef krow = cache_row(e, a->x[1], j, hk, heads, d);
+  LLVMValueRef krow = cache_row(e, a->x[1], j, hk, heads, d, half_k);
   LLVMValueRef c =
-      softmax_logit(e, lanes_dot(e, one_row, qrow, krow, emit_i64(e, d), no), scale, cap);
+      softmax_logit(e, lanes_dot(e, one_row, qrow, krow, half_k, emit_i64(e, d), no), scale, cap);
   LLVMValueRef masked = LLVMBuildICmp(e->b, LLVMIntSGT, j, pos, "");
   if (window > 0)
     masked = LLVMBuildOr(
@@ -963,10 +988,10 @@ static void emit_flash(emitter *e, const ir_value *v, const kernel_args *a) {
   emit_end(e, &lj);
   LLVMValueRef out = emit_gep(e, e->f32, a->y, LLVMBuildMul(e->b, item, emit_i64(e, dv), ""));
   LLVMBasicBlockRef after = emit_if(e, one_row);
-  emit_values_dot(e, p, keys, a->x[2], hk, heads, dv, true, padded, out);
+  emit_values_dot(e, p, keys, a->x[2], half_v, hk, heads, dv, true, padded, out);
   emit_endif(e, after);
   after = emit_if(e, LLVMBuildNot(e->b, one_row, ""));
-  emit_values_dot(e, p, keys, a->x[2], hk, heads, dv, false, padded, out);
+  emit_values_dot(e, p, keys, a->x[2], half_v, hk, heads, dv, false, padded, out);
   emit_endif(e, after);
   emit_end(e, &li);
 }
@@ -1030,6 +1055,8 @@ void emit_op_key(const ir_value *v, char *buf, size_t size) {
     ir_type_format(&v->operands[o]->type, part, sizeof part);
     append(buf, size, &used, o ? ", " : " (");
     append(buf, size, &used, part);
+    if (interp_reads_half_cache(v, o)) /* the kernel loads this operand as f16 */
+      append(buf, size, &used, " in an f16 cache");
   }
   append(buf, size, &used, ")");
   for (uint32_t i = 0; i < v->n_attrs; i++) {

@@ -53,7 +53,10 @@ struct interp_session {
   const ir_graph *graph;
   const gguf_file *file;
   interp_buffer *buffers; /* one per value */
-  float **state;          /* one per value (state values only): the cache contents */
+  /* one per value (state values only): the cache contents, in f32 (f32 caches, and a q8_0
+   * cache's values) or as their f16/bf16 bits (state_half; state is NULL for those) */
+  float **state;
+  uint16_t **state_half;
   uint8_t **state_blocks; /* one per value: a quantized cache's blocks, row by row, or NULL */
   interp_input *inputs;   /* one per value (input values only) */
   uint32_t *last_use;     /* index of the last user of each value */
@@ -1049,6 +1052,17 @@ static const ir_value *cache_state(const ir_value *v) {
   return v;
 }
 
+bool interp_reads_half_cache(const ir_value *v, uint32_t o) {
+  if (v->kind != IR_VALUE_NODE || v->op != IR_OP_FLASH_ATTENTION || (o != 1 && o != 2) ||
+      o >= v->n_operands)
+    return false;
+  const ir_value *x = v->operands[o];
+  if (x->kind != IR_VALUE_NODE || x->op != IR_OP_KV_READ)
+    return false;
+  const ir_value *state = cache_state(x->operands[0]);
+  return state->kind == IR_VALUE_STATE && state->type.dtype == IR_DTYPE_F16;
+}
+
 static chord_status op_kv_write(interp_session *s, const ir_value *v, interp_buffer *y,
                                 chord_error *error) {
   interp_buffer *cache = operand_buffer(s, v, 0), *x = operand_buffer(s, v, 1);
@@ -1073,30 +1087,34 @@ static chord_status op_kv_write(interp_session *s, const ir_value *v, interp_buf
     y->encoded = blocks;
     y->encoded_type = dtype;
     y->encoded_borrowed = true;
-  } else {
+  } else if (cache->f) {
     for (int64_t e = 0; e < x->count; e++)
       cache->f[s->positions * row + e] = round_to(dtype, x->f[e]);
+  } else { /* an f16 or bf16 cache keeps the bits */
+    uint16_t *bits = s->state_half[cache_state(v)->index] + s->positions * row;
+    if (dtype == IR_DTYPE_F16)
+      for (int64_t e = 0; e < x->count; e++)
+        bits[e] = quant_f32_to_f16(x->f[e]);
+    else
+      quant_quantize_bf16(x->f, bits, x->count);
   }
   rt_free(y->f);
   y->f = cache->f;
-  y->borrowed = true;
+  y->borrowed = cache->f != NULL;
+  y->rows = cache->rows;
+  y->row_type = cache->row_type;
   return CHORD_OK;
 }
 
+/* The rows 0 .. P+T-1 of the cache are the first rows of its state: read in place (run_value
+ * borrows them, with a quantized cache's blocks), never copied. This function is the dispatch
+ * table's entry; it is not reached. */
 static chord_status op_kv_read(interp_session *s, const ir_value *v, interp_buffer *y,
                                chord_error *error) {
-  interp_buffer *cache = operand_buffer(s, v, 0);
-  memcpy(y->f, cache->f, (size_t)y->count * sizeof(float));
-  if (cache->encoded) { /* a quantized cache: its blocks too, for the integer dot products */
-    int64_t row = y->dims[0] ? y->count / y->dims[0] : 0;
-    size_t bytes = (size_t)row_bytes(cache->encoded_type, row) * (size_t)y->dims[0];
-    y->encoded = rt_malloc(bytes ? bytes : 1);
-    if (!y->encoded)
-      return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory reading the cache");
-    memcpy(y->encoded, cache->encoded, bytes);
-    y->encoded_type = cache->encoded_type;
-  }
-  return CHORD_OK;
+  (void)s;
+  (void)y;
+  return rt_error(error, CHORD_ERROR_INVALID, "%%%" PRIu32 " (kv_read): not read in place",
+                  v->index);
 }
 
 /* ---- dispatch -------------------------------------------------------------------------------- */
@@ -1201,6 +1219,10 @@ static chord_status run_kernel(interp_session *s, const ir_value *v, interp_buff
   buffers[0] = y->f ? (void *)y->f : (void *)y->i;
   for (uint32_t o = 0; o < v->n_operands; o++) {
     interp_buffer *x = operand_buffer(s, v, o);
+    if (interp_reads_half_cache(v, o)) { /* the cache's bits, read in place */
+      buffers[1 + o] = s->state_half[cache_state(v->operands[o]->operands[0])->index];
+      continue;
+    }
     if (!x->f && !x->i && x->rows && x->row_type == IR_DTYPE_F32) {
       buffers[1 + o] = (void *)x->rows;
       continue;
@@ -1244,7 +1266,11 @@ static chord_status run_value(interp_session *s, const ir_value *v, chord_error 
   if (v->kind == IR_VALUE_STATE) {
     chord_status st = buffer_shape(s, v, b, error);
     b->f = s->state[v->index];
-    b->borrowed = true;
+    b->borrowed = b->f != NULL;
+    if (s->state_half[v->index]) { /* read as rows of its type, like a weight */
+      b->rows = (const uint8_t *)s->state_half[v->index];
+      b->row_type = v->type.dtype;
+    }
     return st;
   }
   if (v->kind == IR_VALUE_INPUT) {
@@ -1259,15 +1285,35 @@ static chord_status run_value(interp_session *s, const ir_value *v, chord_error 
     memcpy(b->i ? (void *)b->i : (void *)b->f, in->data, (size_t)b->count * 4);
     return CHORD_OK;
   }
-  /* dequantize of a weight: alias its rows, decoded where used */
+  /* dequantize of a weight: alias its rows, decoded where used; of a node (an activation's
+   * rounding): alias its values and encoding, which are already what dequantize gives
+   * (interp_init keeps the operand alive as long as the alias) */
   if (v->op == IR_OP_DEQUANTIZE) {
     interp_buffer *x = operand_buffer(s, v, 0);
-    if (x->rows) {
+    if (x->rows || x->f) {
       chord_status st = buffer_shape(s, v, b, error);
       b->rows = x->rows;
       b->row_type = x->row_type;
+      b->f = x->f;
+      b->borrowed = x->f != NULL; /* a weight's rows decoded later are this buffer's own */
+      b->encoded = x->encoded;
+      b->encoded_type = x->encoded_type;
+      b->encoded_borrowed = true;
       return st;
     }
+  }
+  /* kv_read: the cache's first P+T rows, in place (and a quantized cache's blocks) */
+  if (v->op == IR_OP_KV_READ) {
+    interp_buffer *cache = operand_buffer(s, v, 0);
+    chord_status st = buffer_shape(s, v, b, error);
+    b->f = cache->f;
+    b->borrowed = cache->f != NULL;
+    b->rows = cache->rows; /* an f16 cache's bits: decoded where used (buffer_materialize) */
+    b->row_type = cache->row_type;
+    b->encoded = cache->encoded;
+    b->encoded_type = cache->encoded_type;
+    b->encoded_borrowed = true;
+    return st;
   }
   /* kv_write's result is the cache itself (op_kv_write) */
   chord_status st =
@@ -1299,12 +1345,13 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
   s->buffers = rt_calloc(n ? n : 1, sizeof *s->buffers);
   s->state = rt_calloc(n ? n : 1, sizeof *s->state);
   s->state_blocks = rt_calloc(n ? n : 1, sizeof *s->state_blocks);
+  s->state_half = rt_calloc(n ? n : 1, sizeof *s->state_half);
   s->inputs = rt_calloc(n ? n : 1, sizeof *s->inputs);
   s->last_use = rt_calloc(n ? n : 1, sizeof *s->last_use);
   s->plan_bytes = rt_calloc(n ? n : 1, sizeof *s->plan_bytes);
   s->plan_offsets = rt_calloc(n ? n : 1, sizeof *s->plan_offsets);
-  if (!s->buffers || !s->state || !s->state_blocks || !s->inputs || !s->last_use ||
-      !s->plan_bytes || !s->plan_offsets) {
+  if (!s->buffers || !s->state || !s->state_half || !s->state_blocks || !s->inputs ||
+      !s->last_use || !s->plan_bytes || !s->plan_offsets) {
     interp_free(s);
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
   }
@@ -1330,8 +1377,12 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
       }
       count *= v->type.dims[d].c;
     }
-    s->state[i] = rt_calloc((size_t)(count ? count : 1), sizeof(float));
-    if (!s->state[i]) {
+    bool half = v->type.dtype == IR_DTYPE_F16 || v->type.dtype == IR_DTYPE_BF16;
+    if (half) /* the bits: as f32 the cache would take twice llama.cpp's bytes */
+      s->state_half[i] = rt_calloc((size_t)(count ? count : 1), sizeof(uint16_t));
+    else
+      s->state[i] = rt_calloc((size_t)(count ? count : 1), sizeof(float));
+    if (!s->state[i] && !s->state_half[i]) {
       interp_free(s);
       return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory for the KV cache");
     }
@@ -1353,6 +1404,15 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
   }
   for (uint32_t i = 0; i < graph->n_outputs; i++)
     s->last_use[graph->outputs[i]->index] = UINT32_MAX;
+  /* a dequantize of a node borrows that node's buffer (run_value): the node lives as long as the
+   * dequantize does (from the last value back, so that chains of them carry through) */
+  for (uint32_t i = n; i-- > 0;) {
+    const ir_value *v = graph->values[i];
+    if (v->kind == IR_VALUE_NODE && v->op == IR_OP_DEQUANTIZE &&
+        v->operands[0]->kind != IR_VALUE_WEIGHT &&
+        s->last_use[v->operands[0]->index] < s->last_use[i])
+      s->last_use[v->operands[0]->index] = s->last_use[i];
+  }
   *out = s;
   return CHORD_OK;
 }
@@ -1366,6 +1426,8 @@ void interp_free(interp_session *s) {
       buffer_release(&s->buffers[i]);
     if (s->state)
       rt_free(s->state[i]);
+    if (s->state_half)
+      rt_free(s->state_half[i]);
     if (s->state_blocks)
       rt_free(s->state_blocks[i]);
     if (s->inputs)
@@ -1373,6 +1435,7 @@ void interp_free(interp_session *s) {
   }
   rt_free(s->buffers);
   rt_free(s->state);
+  rt_free(s->state_half);
   rt_free(s->state_blocks);
   rt_free(s->inputs);
   rt_free(s->last_use);
@@ -1428,8 +1491,7 @@ chord_status interp_set_input(interp_session *s, const char *name, const void *d
 static size_t value_bytes(const interp_session *s, const ir_value *v) {
   if (v->kind == IR_VALUE_WEIGHT || v->kind == IR_VALUE_STATE ||
       (v->kind == IR_VALUE_NODE &&
-       (v->op == IR_OP_KV_WRITE ||
-        (v->op == IR_OP_DEQUANTIZE && v->operands[0]->kind == IR_VALUE_WEIGHT))))
+       (v->op == IR_OP_KV_WRITE || v->op == IR_OP_KV_READ || v->op == IR_OP_DEQUANTIZE)))
     return 0;
   int64_t count = 1;
   for (uint32_t d = 0; d < v->type.rank; d++) {
@@ -1547,15 +1609,20 @@ chord_status interp_shift(interp_session *s, int64_t keep, int64_t discard, chor
     if (v->kind != IR_VALUE_NODE || v->op != IR_OP_KV_WRITE)
       continue;
     const ir_value *cache = cache_state(v), *data = v->operands[1];
-    float *state = cache->kind == IR_VALUE_STATE ? s->state[cache->index] : NULL;
-    if (!state || cache->type.rank < 1)
+    if (cache->kind != IR_VALUE_STATE || cache->type.rank < 1)
       continue;
+    float *state = s->state[cache->index];
+    uint16_t *half = s->state_half[cache->index];
     int64_t row = 1;
     for (uint32_t d = 1; d < cache->type.rank; d++)
       row *= cache->type.dims[d].c;
     /* the positions after the discarded ones move down to keep */
-    memmove(state + keep * row, state + (keep + discard) * row,
-            (size_t)(moved * row) * sizeof(float));
+    if (half)
+      memmove(half + keep * row, half + (keep + discard) * row,
+              (size_t)(moved * row) * sizeof(uint16_t));
+    else
+      memmove(state + keep * row, state + (keep + discard) * row,
+              (size_t)(moved * row) * sizeof(float));
     uint8_t *blocks = s->state_blocks[cache->index];
     size_t bytes = blocks ? (size_t)row_bytes(cache->type.dtype, row) : 0;
     if (blocks)
@@ -1567,9 +1634,27 @@ chord_status interp_shift(interp_session *s, int64_t keep, int64_t discard, chor
     if (rotated)
       data = data->operands[0];
     if (data->kind == IR_VALUE_NODE && data->op == IR_OP_ROPE && cache->type.rank == 3) {
+      /* an f16/bf16 cache's moved rows go through f32 and back (exact: shift_rope rounds each
+       * value to the cache's type) */
+      int64_t n = moved * row;
+      float *rows = half ? rt_malloc((size_t)(n ? n : 1) * sizeof(float)) : state + keep * row;
+      if (!rows)
+        return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory shifting the cache");
+      if (half)
+        quant_dequantize(cache->type.dtype, (const uint8_t *)(half + keep * row), rows,
+                         moved * row);
       chord_status st = shift_rope(
-          s, data, rotated, state + keep * row, blocks ? blocks + (size_t)keep * bytes : NULL,
-          moved, cache->type.dims[1].c, cache->type.dims[2].c, cache->type.dtype, -discard, error);
+          s, data, rotated, rows, blocks ? blocks + (size_t)keep * bytes : NULL, moved,
+          cache->type.dims[1].c, cache->type.dims[2].c, cache->type.dtype, -discard, error);
+      if (half && st == CHORD_OK) {
+        if (cache->type.dtype == IR_DTYPE_F16)
+          for (int64_t e = 0; e < moved * row; e++)
+            half[keep * row + e] = quant_f32_to_f16(rows[e]);
+        else
+          quant_quantize_bf16(rows, half + keep * row, moved * row);
+      }
+      if (half)
+        rt_free(rows);
       if (st != CHORD_OK)
         return st;
     }

@@ -57,6 +57,11 @@ typedef struct interp_kernels {
   uint32_t n_nodes;
 } interp_kernels;
 
+/* Whether a node kernel for v gets operand o as the f16 bits of a KV cache, in place, instead of
+ * f32 values: flash_attention's keys or values straight from kv_read of an f16 state (the
+ * interpreter keeps such a cache as f16). Kernels widen what they load. */
+bool interp_reads_half_cache(const ir_value *v, uint32_t o);
+
 /* The kernels must outlive the session; NULL: none. */
 void interp_set_kernels(interp_session *session, const interp_kernels *kernels);
 
