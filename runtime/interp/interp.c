@@ -1529,6 +1529,19 @@ static chord_status plan_step(interp_session *s, chord_error *error) {
 
 size_t interp_arena_size(const interp_session *s) { return s->arena_size; }
 
+/* Releases value u's buffer if node i was its last user, and with a dequantize that aliased its
+ * operand, that operand too when the alias was the last to read it (interp_init extended its
+ * life to the alias's): their encodings are heap memory, freed here rather than a step later. */
+static void release_after(interp_session *s, uint32_t u, uint32_t i) {
+  if (s->last_use[u] != i)
+    return;
+  buffer_release(&s->buffers[u]);
+  const ir_value *v = s->graph->values[u];
+  if (v->kind == IR_VALUE_NODE && v->op == IR_OP_DEQUANTIZE &&
+      v->operands[0]->kind != IR_VALUE_WEIGHT)
+    release_after(s, v->operands[0]->index, i);
+}
+
 chord_status interp_run(interp_session *s, int64_t n_tokens, chord_error *error) {
   s->tokens = n_tokens;
   const ir_graph *g = s->graph;
@@ -1538,11 +1551,8 @@ chord_status interp_run(interp_session *s, int64_t n_tokens, chord_error *error)
   for (uint32_t i = 0; i < g->n_values && st == CHORD_OK; i++) {
     const ir_value *v = g->values[i];
     st = run_value(s, v, error);
-    for (uint32_t o = 0; o < v->n_operands && st == CHORD_OK; o++) {
-      uint32_t u = v->operands[o]->index;
-      if (s->last_use[u] == i)
-        buffer_release(&s->buffers[u]);
-    }
+    for (uint32_t o = 0; o < v->n_operands && st == CHORD_OK; o++)
+      release_after(s, v->operands[o]->index, i);
   }
   if (st == CHORD_OK)
     s->positions += n_tokens;
