@@ -9,9 +9,12 @@ the code, the tokenizer, the libraries): linear in L doubles when L doubles, qua
 quadruples. A warm-up run per level fills the code cache first, so no row pays for LLVM's
 compile.
 
+A length of 0 is generation as `chord run` does it by default: a short prompt ("Once upon a
+time"), the default context (4096) and batch, -O2, 64 tokens.
+
 usage: python3 bench/attention_memory.py [--chord build/chord] [--threads 2]
-           [--lengths 512,1024,2048,4096] [MODEL]
-Writes bench/results/attention-memory-<host>.json."""
+           [--lengths 0,512,1024,2048,4096] [--out FILE] [MODEL]
+Writes bench/results/attention-memory-vm.json (or FILE)."""
 
 import argparse
 import json
@@ -47,13 +50,17 @@ def kv_bytes(meta, n_ctx):
     return 2 * n_ctx * kv_heads * (key + value) * get("block_count")
 
 
+def count_tokens(chord, model, text):
+    out = subprocess.run([chord, "tokenize", "-m", model, "--ids", "-p", text],
+                         capture_output=True, text=True, check=True).stdout
+    return len(out.replace(",", " ").split())
+
+
 def prompt_of(chord, model, length):
     """Words until the tokenizer counts `length` tokens (BOS included)."""
     words = [WORDS[i % len(WORDS)] for i in range(length)]
     while True:
-        out = subprocess.run([chord, "tokenize", "-m", model, "--ids", "-p", " ".join(words)],
-                             capture_output=True, text=True, check=True).stdout
-        n = len(out.replace(",", " ").split())
+        n = count_tokens(chord, model, " ".join(words))
         if n <= length:
             return " ".join(words), n
         words = words[:len(words) - (n - length)]
@@ -74,7 +81,8 @@ def main():
     ap.add_argument("model", nargs="?", default=DEFAULT_MODEL)
     ap.add_argument("--chord", default=os.path.join(here, "..", "build", "chord"))
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--lengths", default="512,1024,2048,4096")
+    ap.add_argument("--lengths", default="0,512,1024,2048,4096")
+    ap.add_argument("--out", default=os.path.join(here, "results", "attention-memory-vm.json"))
     args = ap.parse_args()
     meta = info(args.chord, args.model)
     file_size = meta["file_size"]
@@ -83,12 +91,17 @@ def main():
         subprocess.run([args.chord, "run", "-m", args.model, "-p", "Hi", "-n", "2", "--temp", "0",
                         level], capture_output=True, check=True)
     for length in map(int, args.lengths.split(",")):
-        prompt, n_tokens = prompt_of(args.chord, args.model, length)
-        n_ctx = n_tokens + 64
+        if length == 0:  # chord run's defaults
+            prompt, n_ctx, runs, n_gen = "Once upon a time", 4096, (("-O2", 512),), 64
+            n_tokens = count_tokens(args.chord, args.model, prompt)
+        else:
+            prompt, n_tokens = prompt_of(args.chord, args.model, length)
+            n_ctx, n_gen = n_tokens + 64, 16
+            runs = (("-O0", n_tokens), ("-O2", n_tokens), ("-O2", 512))
         kv = kv_bytes(meta["metadata"], n_ctx)
-        for level, batch in (("-O0", n_tokens), ("-O2", n_tokens), ("-O2", 512)):
-            cmd = [args.chord, "run", "-m", args.model, "-p", prompt, "-n", "16", "--temp", "0",
-                   "-t", str(args.threads), "-c", str(n_ctx), "-b", str(batch), level]
+        for level, batch in runs:
+            cmd = [args.chord, "run", "-m", args.model, "-p", prompt, "-n", str(n_gen), "--temp",
+                   "0", "-t", str(args.threads), "-c", str(n_ctx), "-b", str(batch), level]
             rss = peak_rss(cmd)
             budget = file_size + kv + 64 * MIB
             row = {"prompt_tokens": n_tokens, "level": level, "batch": batch, "n_ctx": n_ctx,
@@ -109,7 +122,7 @@ def main():
                 break
     result = {"model": os.path.basename(args.model), "threads": args.threads, "cpu": cpu,
               "cores": os.cpu_count(), "host": platform.node(), "rows": rows}
-    out = os.path.join(here, "results", "attention-memory-vm.json")
+    out = args.out
     with open(out, "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")
