@@ -286,6 +286,13 @@ int64_t ir_attr_int_or(const ir_value *v, ir_attr_id id, int64_t fallback) {
   return a ? a->as.i : fallback;
 }
 
+bool ir_attr_dtype(const ir_value *v, ir_dtype *out) {
+  const ir_attr *a = ir_value_attr(v, IR_ATTR_DTYPE);
+  char spelling[16];
+  return a && ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)a->as.i, spelling, sizeof spelling) &&
+         ir_dtype_from_name(spelling, out);
+}
+
 /* Deep-copies an attribute's payload into the arena. */
 static bool copy_attr(ir_graph *g, ir_attr *dst, const ir_attr *src) {
   *dst = *src;

@@ -209,6 +209,9 @@ const ir_attr *ir_value_attr(const ir_value *v, ir_attr_id id);
 /* The value of v's FLOAT (or INT / ENUM) attribute id, or fallback when v does not have it. */
 double ir_attr_float_or(const ir_value *v, ir_attr_id id, double fallback);
 int64_t ir_attr_int_or(const ir_value *v, ir_attr_id id, int64_t fallback);
+/* v's dtype attribute (quantize, flash_attention) as an ir_dtype into *out; false, *out
+ * unchanged, when v has none or it names no dtype. */
+bool ir_attr_dtype(const ir_value *v, ir_dtype *out);
 
 /* Typed helpers for the common ops. */
 ir_value *ir_build_unary(ir_graph *g, ir_op op, ir_value *x, chord_error *error);

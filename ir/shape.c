@@ -61,11 +61,8 @@ bool ir_shape_dequantize(const ir_value *v, ir_type *out, char *why, size_t size
 bool ir_shape_quantize(const ir_value *v, ir_type *out, char *why, size_t size) {
   if (!need_f32(v, 0, why, size) || !need_rank(v, 0, 1, IR_MAX_DIMS, why, size))
     return false;
-  const ir_attr *a = ir_value_attr(v, IR_ATTR_DTYPE);
-  char spelling[16];
   ir_dtype dtype;
-  if (!a || !ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)a->as.i, spelling, sizeof spelling) ||
-      !ir_dtype_from_name(spelling, &dtype))
+  if (!ir_attr_dtype(v, &dtype))
     return fail(why, size, "quantize needs a dtype");
   *out = *operand(v, 0);
   out->dtype = dtype;
@@ -405,12 +402,10 @@ bool ir_shape_flash_attention(const ir_value *v, ir_type *out, char *why, size_t
     return fail(why, size, "k's head count must divide q's");
   if (v->n_operands == 4 && !need_f32(v, 3, why, size))
     return false;
-  const ir_attr *a = ir_value_attr(v, IR_ATTR_DTYPE);
-  char spelling[16];
-  ir_dtype dtype;
-  if (a && (!ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)a->as.i, spelling, sizeof spelling) ||
-            !ir_dtype_from_name(spelling, &dtype) || ir_dtype_get(dtype)->block_elems != 1))
-    return fail(why, size, "the probabilities round to f16 or bf16, not %s", a ? spelling : "?");
+  ir_dtype dtype = IR_DTYPE_F16;
+  if (ir_value_attr(v, IR_ATTR_DTYPE) &&
+      (!ir_attr_dtype(v, &dtype) || ir_dtype_get(dtype)->block_elems != 1))
+    return fail(why, size, "the probabilities round to f16 or bf16, not %s", ir_dtype_name(dtype));
   *out = (ir_type){IR_DTYPE_F32, 3, {q->dims[0], q->dims[1], vv->dims[2]}};
   return true;
 }

@@ -852,11 +852,9 @@ static void emit_matmul(emitter *e, const ir_value *v, const kernel_args *a) {
 /* flash_attention from the chain of f16-rounded q (as matmul's a), an f16 probability rounding
  * and no mask operand: what fuse-attention makes (k and v with constant heads and head dims). */
 static bool supports_flash(const ir_value *v) {
-  const ir_attr *round = ir_value_attr(v, IR_ATTR_DTYPE);
-  char spelling[16];
-  if (!all_f32(v) || v->n_operands != 3 || !is_f16_rounded(v->operands[0]) || !round ||
-      !ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)round->as.i, spelling, sizeof spelling) ||
-      strcmp(spelling, "f16") != 0)
+  ir_dtype round;
+  if (!all_f32(v) || v->n_operands != 3 || !is_f16_rounded(v->operands[0]) ||
+      !ir_attr_dtype(v, &round) || round != IR_DTYPE_F16)
     return false;
   const ir_type *q = &v->operands[0]->type, *k = &v->operands[1]->type,
                 *val = &v->operands[2]->type;

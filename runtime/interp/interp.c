@@ -160,6 +160,35 @@ static interp_buffer *operand_buffer(interp_session *s, const ir_value *v, uint3
   return &s->buffers[v->operands[i]->index];
 }
 
+/* The ops whose result is their first operand's storage, not a buffer of its own: kv_write (the
+ * cache), kv_read (the cache's first rows), dequantize (a weight's rows, or an activation's
+ * rounding, whose values and encoding are already what dequantize gives). They take no arena
+ * space, and the operand lives as long as the result (interp_init, release_after). */
+static bool aliases_operand(const ir_value *v) {
+  return v->kind == IR_VALUE_NODE &&
+         (v->op == IR_OP_KV_WRITE || v->op == IR_OP_KV_READ || v->op == IR_OP_DEQUANTIZE);
+}
+
+/* b (shaped) takes x's storage without owning it: values, encoded rows, encoding. */
+static void buffer_alias(interp_buffer *b, const interp_buffer *x) {
+  b->f = x->f;
+  b->borrowed = x->f != NULL; /* rows decoded later (buffer_materialize) are b's own */
+  b->rows = x->rows;
+  b->row_type = x->row_type;
+  b->encoded = x->encoded;
+  b->encoded_type = x->encoded_type;
+  b->encoded_borrowed = true;
+}
+
+/* Stores n values as the bits of an f16 or bf16 cache, rounded as round_to rounds them. */
+static void store_half(ir_dtype dtype, const float *x, uint16_t *bits, int64_t n) {
+  if (dtype == IR_DTYPE_F16)
+    for (int64_t e = 0; e < n; e++)
+      bits[e] = quant_f32_to_f16(x[e]);
+  else
+    quant_quantize_bf16(x, bits, n);
+}
+
 /* ---- element-wise ---------------------------------------------------------------------------- */
 
 /* The flat index into an operand of dims bd (rank br) broadcast to the result's index. */
@@ -783,11 +812,8 @@ static chord_status op_flash_attention(interp_session *s, const ir_value *v, int
   float scale = (float)ir_attr_float_or(v, IR_ATTR_SCALE, 1.0),
         cap = (float)ir_attr_float_or(v, IR_ATTR_SOFTCAP, 0.0);
   int64_t window = ir_attr_int_or(v, IR_ATTR_WINDOW, 0);
-  const ir_attr *round = ir_value_attr(v, IR_ATTR_DTYPE);
-  ir_dtype p_type = IR_DTYPE_F32;
-  char spelling[16];
-  if (round && ir_attr_enum_spelling(IR_ATTR_DTYPE, (int)round->as.i, spelling, sizeof spelling))
-    ir_dtype_from_name(spelling, &p_type);
+  ir_dtype p_type = IR_DTYPE_F32; /* no rounding unless the dtype says */
+  ir_attr_dtype(v, &p_type);
   bool padded = !ir_dim_is_const(v->operands[1]->type.dims[0]); /* the positions */
   float *p = rt_malloc(2 * (size_t)(keys ? keys : 1) * sizeof(float)), *column = p + keys;
   if (!p)
@@ -897,24 +923,14 @@ static chord_status op_quantize(interp_session *s, const ir_value *v, interp_buf
   return CHORD_OK;
 }
 
-/* dequantize of a non-weight (of a quantize result): the values, and the encoding passed on. */
+/* dequantize: an alias of its operand (aliases_operand), decoded where a user needs f32. */
 static chord_status op_dequantize(interp_session *s, const ir_value *v, interp_buffer *y,
                                   chord_error *error) {
   interp_buffer *x = operand_buffer(s, v, 0);
-  chord_status st = buffer_materialize(x, error);
-  if (st != CHORD_OK)
-    return st;
-  memcpy(y->f, x->f, (size_t)y->count * sizeof(float));
-  if (!x->encoded)
-    return CHORD_OK;
-  const ir_dtype_info *info = ir_dtype_get(x->encoded_type);
-  size_t bytes = (size_t)(x->count / info->block_elems) * info->block_bytes;
-  y->encoded = rt_malloc(bytes ? bytes : 1);
-  if (!y->encoded)
-    return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory");
-  memcpy(y->encoded, x->encoded, bytes);
-  y->encoded_type = x->encoded_type;
-  return CHORD_OK;
+  chord_status st = x->rows ? CHORD_OK : buffer_materialize(x, error);
+  if (st == CHORD_OK)
+    buffer_alias(y, x);
+  return st;
 }
 
 static chord_status op_copy(interp_session *s, const ir_value *v, interp_buffer *y,
@@ -1077,6 +1093,7 @@ static chord_status op_kv_write(interp_session *s, const ir_value *v, interp_buf
                     v->index, s->positions, s->positions + x->dims[0] - 1, cache->dims[0]);
   ir_dtype dtype = v->type.dtype;
   uint8_t *blocks = s->state_blocks[cache_state(v)->index];
+  buffer_alias(y, cache); /* the result is the cache itself */
   if (blocks) {
     /* q8_0: rounded as llama.cpp's copy into the cache does (quantize_row_q8_0), the values
      * kept beside the blocks */
@@ -1091,30 +1108,18 @@ static chord_status op_kv_write(interp_session *s, const ir_value *v, interp_buf
     for (int64_t e = 0; e < x->count; e++)
       cache->f[s->positions * row + e] = round_to(dtype, x->f[e]);
   } else { /* an f16 or bf16 cache keeps the bits */
-    uint16_t *bits = s->state_half[cache_state(v)->index] + s->positions * row;
-    if (dtype == IR_DTYPE_F16)
-      for (int64_t e = 0; e < x->count; e++)
-        bits[e] = quant_f32_to_f16(x->f[e]);
-    else
-      quant_quantize_bf16(x->f, bits, x->count);
+    store_half(dtype, x->f, s->state_half[cache_state(v)->index] + s->positions * row, x->count);
   }
-  rt_free(y->f);
-  y->f = cache->f;
-  y->borrowed = cache->f != NULL;
-  y->rows = cache->rows;
-  y->row_type = cache->row_type;
   return CHORD_OK;
 }
 
-/* The rows 0 .. P+T-1 of the cache are the first rows of its state: read in place (run_value
- * borrows them, with a quantized cache's blocks), never copied. This function is the dispatch
- * table's entry; it is not reached. */
+/* The rows 0 .. P+T-1 of the cache are the first rows of its state: read in place, with a
+ * quantized cache's blocks (an f16 cache's bits are decoded where a user needs f32). */
 static chord_status op_kv_read(interp_session *s, const ir_value *v, interp_buffer *y,
                                chord_error *error) {
-  (void)s;
-  (void)y;
-  return rt_error(error, CHORD_ERROR_INVALID, "%%%" PRIu32 " (kv_read): not read in place",
-                  v->index);
+  (void)error;
+  buffer_alias(y, operand_buffer(s, v, 0));
+  return CHORD_OK;
 }
 
 /* ---- dispatch -------------------------------------------------------------------------------- */
@@ -1285,39 +1290,8 @@ static chord_status run_value(interp_session *s, const ir_value *v, chord_error 
     memcpy(b->i ? (void *)b->i : (void *)b->f, in->data, (size_t)b->count * 4);
     return CHORD_OK;
   }
-  /* dequantize of a weight: alias its rows, decoded where used; of a node (an activation's
-   * rounding): alias its values and encoding, which are already what dequantize gives
-   * (interp_init keeps the operand alive as long as the alias) */
-  if (v->op == IR_OP_DEQUANTIZE) {
-    interp_buffer *x = operand_buffer(s, v, 0);
-    if (x->rows || x->f) {
-      chord_status st = buffer_shape(s, v, b, error);
-      b->rows = x->rows;
-      b->row_type = x->row_type;
-      b->f = x->f;
-      b->borrowed = x->f != NULL; /* a weight's rows decoded later are this buffer's own */
-      b->encoded = x->encoded;
-      b->encoded_type = x->encoded_type;
-      b->encoded_borrowed = true;
-      return st;
-    }
-  }
-  /* kv_read: the cache's first P+T rows, in place (and a quantized cache's blocks) */
-  if (v->op == IR_OP_KV_READ) {
-    interp_buffer *cache = operand_buffer(s, v, 0);
-    chord_status st = buffer_shape(s, v, b, error);
-    b->f = cache->f;
-    b->borrowed = cache->f != NULL;
-    b->rows = cache->rows; /* an f16 cache's bits: decoded where used (buffer_materialize) */
-    b->row_type = cache->row_type;
-    b->encoded = cache->encoded;
-    b->encoded_type = cache->encoded_type;
-    b->encoded_borrowed = true;
-    return st;
-  }
-  /* kv_write's result is the cache itself (op_kv_write) */
   chord_status st =
-      v->op == IR_OP_KV_WRITE ? buffer_shape(s, v, b, error) : buffer_alloc(s, v, b, error);
+      aliases_operand(v) ? buffer_shape(s, v, b, error) : buffer_alloc(s, v, b, error);
   if (st == CHORD_OK && v->op == IR_OP_GET_ROWS) {
     interp_buffer *table = operand_buffer(s, v, 0);
     if (!table->rows && !table->f)
@@ -1404,13 +1378,11 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
   }
   for (uint32_t i = 0; i < graph->n_outputs; i++)
     s->last_use[graph->outputs[i]->index] = UINT32_MAX;
-  /* a dequantize of a node borrows that node's buffer (run_value): the node lives as long as the
-   * dequantize does (from the last value back, so that chains of them carry through) */
+  /* an alias borrows its operand's storage (aliases_operand): the operand lives as long as the
+   * alias does (from the last value back, so that chains of them carry through) */
   for (uint32_t i = n; i-- > 0;) {
     const ir_value *v = graph->values[i];
-    if (v->kind == IR_VALUE_NODE && v->op == IR_OP_DEQUANTIZE &&
-        v->operands[0]->kind != IR_VALUE_WEIGHT &&
-        s->last_use[v->operands[0]->index] < s->last_use[i])
+    if (aliases_operand(v) && s->last_use[v->operands[0]->index] < s->last_use[i])
       s->last_use[v->operands[0]->index] = s->last_use[i];
   }
   *out = s;
@@ -1486,12 +1458,10 @@ chord_status interp_set_input(interp_session *s, const char *name, const void *d
   return CHORD_OK;
 }
 
-/* The bytes value v needs in the arena at this step: none for weights, states, a weight's
- * dequantize (read in place) and kv_write (the cache itself); at least one element otherwise. */
+/* The bytes value v needs in the arena at this step: none for weights, states and aliases
+ * (aliases_operand); at least one element otherwise. */
 static size_t value_bytes(const interp_session *s, const ir_value *v) {
-  if (v->kind == IR_VALUE_WEIGHT || v->kind == IR_VALUE_STATE ||
-      (v->kind == IR_VALUE_NODE &&
-       (v->op == IR_OP_KV_WRITE || v->op == IR_OP_KV_READ || v->op == IR_OP_DEQUANTIZE)))
+  if (v->kind == IR_VALUE_WEIGHT || v->kind == IR_VALUE_STATE || aliases_operand(v))
     return 0;
   int64_t count = 1;
   for (uint32_t d = 0; d < v->type.rank; d++) {
@@ -1529,16 +1499,15 @@ static chord_status plan_step(interp_session *s, chord_error *error) {
 
 size_t interp_arena_size(const interp_session *s) { return s->arena_size; }
 
-/* Releases value u's buffer if node i was its last user, and with a dequantize that aliased its
- * operand, that operand too when the alias was the last to read it (interp_init extended its
- * life to the alias's): their encodings are heap memory, freed here rather than a step later. */
+/* Releases value u's buffer if node i was its last user, and when u aliased its operand, that
+ * operand too if the alias was the last to read it (interp_init extended its life to the
+ * alias's): an encoding is heap memory, freed here rather than a step later. */
 static void release_after(interp_session *s, uint32_t u, uint32_t i) {
   if (s->last_use[u] != i)
     return;
   buffer_release(&s->buffers[u]);
   const ir_value *v = s->graph->values[u];
-  if (v->kind == IR_VALUE_NODE && v->op == IR_OP_DEQUANTIZE &&
-      v->operands[0]->kind != IR_VALUE_WEIGHT)
+  if (aliases_operand(v))
     release_after(s, v->operands[0]->index, i);
 }
 
@@ -1651,18 +1620,12 @@ chord_status interp_shift(interp_session *s, int64_t keep, int64_t discard, chor
       if (!rows)
         return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory shifting the cache");
       if (half)
-        quant_dequantize(cache->type.dtype, (const uint8_t *)(half + keep * row), rows,
-                         moved * row);
+        quant_dequantize(cache->type.dtype, (const uint8_t *)(half + keep * row), rows, n);
       chord_status st = shift_rope(
           s, data, rotated, rows, blocks ? blocks + (size_t)keep * bytes : NULL, moved,
           cache->type.dims[1].c, cache->type.dims[2].c, cache->type.dtype, -discard, error);
-      if (half && st == CHORD_OK) {
-        if (cache->type.dtype == IR_DTYPE_F16)
-          for (int64_t e = 0; e < moved * row; e++)
-            half[keep * row + e] = quant_f32_to_f16(rows[e]);
-        else
-          quant_quantize_bf16(rows, half + keep * row, moved * row);
-      }
+      if (half && st == CHORD_OK)
+        store_half(cache->type.dtype, rows, half + keep * row, n);
       if (half)
         rt_free(rows);
       if (st != CHORD_OK)
