@@ -91,7 +91,8 @@ static void print_value(const gguf_value *v) {
     if (i)
       printf(", ");
     if (a->elem_type == GGUF_TYPE_STRING) {
-      printf("%.*s", (int)a->strings[i].size, a->strings[i].data);
+      gguf_string str = gguf_array_string(a, i);
+      printf("%.*s", (int)str.size, str.data);
     } else {
       gguf_value e;
       double d;
@@ -200,7 +201,8 @@ static void json_array_value(json_writer *j, const gguf_array *a) {
   json_array_begin(j);
   for (uint64_t i = 0; i < a->count; i++) {
     if (a->elem_type == GGUF_TYPE_STRING) {
-      json_string_n(j, a->strings[i].data, a->strings[i].size);
+      gguf_string str = gguf_array_string(a, i);
+      json_string_n(j, str.data, str.size);
     } else if (a->elem_type == GGUF_TYPE_ARRAY) {
       json_value(j, &a->arrays[i]);
     } else {

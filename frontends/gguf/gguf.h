@@ -38,13 +38,29 @@ typedef struct gguf_string {
 
 typedef struct gguf_value gguf_value;
 
+/* An array value. Read its strings with gguf_array_string: an array read from a file keeps only
+ * each string's offset (4 bytes, not a 16-byte gguf_string: a 262144-token vocabulary costs 1 MiB,
+ * not 4), an array built for the writer holds gguf_strings. */
 typedef struct gguf_array {
   gguf_type elem_type;
   uint64_t count;
-  const uint8_t *data; /* scalar elements, packed little-endian in the mapping (may be unaligned) */
-  gguf_string *strings; /* for arrays of strings: count entries */
-  gguf_value *arrays;   /* for arrays of arrays: count entries */
+  /* Scalar elements, packed little-endian in the mapping (may be unaligned); for strings read
+   * from a file, where the first one starts. */
+  const uint8_t *data;
+  const gguf_string *strings;     /* built in memory, for the writer: count entries */
+  gguf_value *arrays;             /* for arrays of arrays: count entries */
+  const uint32_t *string_offsets; /* read from a file: string i's length prefix is at data + it */
 } gguf_array;
+
+/* String i of an array of strings (i < count). */
+static inline gguf_string gguf_array_string(const gguf_array *array, uint64_t i) {
+  if (array->strings)
+    return array->strings[i];
+  const uint8_t *p = array->data + array->string_offsets[i];
+  uint64_t size;
+  __builtin_memcpy(&size, p, 8); /* the length prefix, read as the reader reads it */
+  return (gguf_string){(const char *)p + 8, size};
+}
 
 struct gguf_value {
   gguf_type type;

@@ -277,13 +277,24 @@ static chord_status read_array(reader *r, gguf_array *arr, unsigned depth, const
     return CHORD_OK;
   }
   if (elem_type == GGUF_TYPE_STRING) {
-    arr->strings = storage_alloc(r->file, count * sizeof(gguf_string));
-    if (!arr->strings)
+    uint32_t *offsets = storage_alloc(r->file, count * sizeof *offsets);
+    if (!offsets)
       return fail(r, CHORD_ERROR_NO_MEMORY, "%s: out of memory for %" PRIu64 " strings", what,
                   count);
-    for (uint64_t i = 0; i < count; i++)
-      if ((s = read_string(r, &arr->strings[i], "array string")))
+    uint64_t first = r->pos;
+    arr->data = r->base + first;
+    arr->string_offsets = offsets;
+    for (uint64_t i = 0; i < count; i++) {
+      if (r->pos - first > UINT32_MAX)
+        return fail(r, CHORD_ERROR_FORMAT,
+                    "%s: array of strings spans more than 4 GiB (string %" PRIu64 " starts %" PRIu64
+                    " bytes after the first)",
+                    what, i, r->pos - first);
+      offsets[i] = (uint32_t)(r->pos - first);
+      gguf_string str;
+      if ((s = read_string(r, &str, "array string")))
         return s;
+    }
     return CHORD_OK;
   }
   arr->arrays = storage_alloc(r->file, count * sizeof(gguf_value));

@@ -121,8 +121,10 @@ static void encode_array(byte_buffer *b, const gguf_array *a) {
   buffer_u32(b, (uint32_t)a->elem_type);
   buffer_u64(b, a->count);
   if (a->elem_type == GGUF_TYPE_STRING) {
-    for (uint64_t i = 0; i < a->count; i++)
-      buffer_string(b, a->strings[i].data, a->strings[i].size);
+    for (uint64_t i = 0; i < a->count; i++) {
+      gguf_string str = gguf_array_string(a, i);
+      buffer_string(b, str.data, str.size);
+    }
   } else if (a->elem_type == GGUF_TYPE_ARRAY) {
     for (uint64_t i = 0; i < a->count; i++)
       encode_value_body(b, &a->arrays[i]);

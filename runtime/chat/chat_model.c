@@ -35,7 +35,7 @@ static bool vocabulary_has(const gguf_file *model, const char *token) {
       tokens->elem_type != GGUF_TYPE_STRING)
     return false;
   for (uint64_t i = 0; i < tokens->count; i++)
-    if (gguf_string_eq(tokens->strings[i], token))
+    if (gguf_string_eq(gguf_array_string(tokens, i), token))
       return true;
   return false;
 }
@@ -115,7 +115,7 @@ chord_status chat_tokens_from_model(const gguf_file *model, chat_tokens *out, ch
                       model->path, special_tokens[i].key, (unsigned long long)id,
                       (unsigned long long)vocabulary->count);
     }
-    gguf_string text = vocabulary->strings[id];
+    gguf_string text = gguf_array_string(vocabulary, id);
     char *copy = rt_strndup(text.data, text.size);
     if (!copy) {
       chat_tokens_free(out);

@@ -1,6 +1,8 @@
 /* The tokenizer's hash tables: interned strings (token texts, BPE merge sides, pieces) and BPE
- * merge rules keyed by a pair of interned ids. Open addressing with linear probing, at most half
- * full. */
+ * merge rules keyed by a pair of interned ids. Open addressing with linear probing. The strings'
+ * table is at most three quarters full: a 262144-token vocabulary then takes 2^19 slots (4 MiB),
+ * not 2^20, and a probe compares the 32-bit hash tag before it touches a string. The merges'
+ * table is at most half full. */
 #include <string.h>
 
 #include "runtime/support/alloc.h"
@@ -69,19 +71,29 @@ static void slots_insert(uint64_t *slots, uint32_t mask, uint64_t h, int32_t id)
   slots[i] = (h >> 32) << 32 | (uint32_t)(id + 1);
 }
 
-static bool strings_rehash(tok_strings *s, uint32_t n_slots) {
+static bool strings_rehash(tok_strings *s, uint64_t n_slots) {
+  if (n_slots > (uint64_t)UINT32_MAX) /* the mask is 32 bits */
+    return false;
   uint64_t *slots = rt_calloc(n_slots, sizeof *slots);
   if (!slots)
     return false;
   for (uint32_t id = 0; id < s->count; id++) {
     size_t n;
     const char *t = tok_strings_get(s, (int32_t)id, &n);
-    slots_insert(slots, n_slots - 1, tok_hash_bytes(t, n), (int32_t)id);
+    slots_insert(slots, (uint32_t)(n_slots - 1), tok_hash_bytes(t, n), (int32_t)id);
   }
   rt_free(s->slots);
   s->slots = slots;
-  s->mask = n_slots - 1;
+  s->mask = (uint32_t)(n_slots - 1);
   return true;
+}
+
+/* Slots for `strings` entries: the table's present size or more, kept at most 3/4 full. */
+static uint64_t slots_for(const tok_strings *s, uint64_t strings) {
+  uint64_t n_slots = s->slots ? (uint64_t)s->mask + 1 : 2048;
+  while (strings * 4 > n_slots * 3)
+    n_slots *= 2;
+  return n_slots;
 }
 
 bool tok_strings_reserve(tok_strings *s, uint32_t count, size_t bytes) {
@@ -105,10 +117,8 @@ bool tok_strings_reserve(tok_strings *s, uint32_t count, size_t bytes) {
     s->pool = p;
     s->pool_capacity = pool;
   }
-  uint64_t n_slots = s->slots ? (uint64_t)s->mask + 1 : 2048;
-  while ((strings + 1) * 2 > n_slots)
-    n_slots *= 2;
-  return n_slots == (uint64_t)s->mask + 1 && s->slots ? true : strings_rehash(s, (uint32_t)n_slots);
+  uint64_t n_slots = slots_for(s, strings + 1);
+  return n_slots == (uint64_t)s->mask + 1 && s->slots ? true : strings_rehash(s, n_slots);
 }
 
 void tok_strings_prefetch(const tok_strings *s, uint64_t h) {
@@ -150,13 +160,9 @@ bool tok_strings_add_hashed(tok_strings *s, const char *data, size_t size, uint6
     s->pool = pool;
     s->pool_capacity = cap;
   }
-  if (!s->slots || (uint64_t)(s->count + 1) * 2 > (uint64_t)s->mask + 1) {
-    uint32_t n_slots = s->slots ? (s->mask + 1) * 2 : 2048;
-    while ((uint64_t)(s->count + 1) * 2 > n_slots)
-      n_slots *= 2;
-    if (!strings_rehash(s, n_slots))
-      return false;
-  }
+  uint64_t n_slots = slots_for(s, (uint64_t)s->count + 1);
+  if ((!s->slots || n_slots != (uint64_t)s->mask + 1) && !strings_rehash(s, n_slots))
+    return false;
   if (size)
     memcpy(s->pool + s->pool_size, data, size);
   s->pool[s->pool_size + size] = '\0';

@@ -20,7 +20,7 @@ chord_status tok_trie_build(tok_vocab *v, chord_error *error) {
   v->trie = rt_malloc(capacity * sizeof *v->trie);
   if (!v->trie)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory building the special tokens");
-  v->trie[0] = (tok_trie_node){-1, -1, TOK_NULL, 0};
+  v->trie[0] = (tok_trie_node){-1, -1, TOK_NO_RANK, 0};
   v->n_trie = 1;
   for (int b = 0; b < 256; b++)
     v->trie_root[b] = -1;
@@ -43,7 +43,7 @@ chord_status tok_trie_build(tok_vocab *v, chord_error *error) {
           capacity *= 2;
         }
         child = (int32_t)v->n_trie++;
-        v->trie[child] = (tok_trie_node){-1, -1, TOK_NULL, t[i]};
+        v->trie[child] = (tok_trie_node){-1, -1, TOK_NO_RANK, t[i]};
         if (i == 0) {
           v->trie_root[t[i]] = child;
         } else {
@@ -54,7 +54,7 @@ chord_status tok_trie_build(tok_vocab *v, chord_error *error) {
       node = child;
     }
     if (n)
-      v->trie[node].token = id; /* texts are unique, so a node ends at most one token */
+      v->trie[node].rank = k; /* texts are unique, so a node ends at most one token */
   }
   return CHORD_OK;
 }
@@ -132,9 +132,8 @@ chord_status tok_partition(const tok_vocab *v, const uint8_t *text, size_t size,
   for (size_t p = 0; p < size && v->n_special; p++) {
     int32_t node = v->trie_root[text[p]];
     for (size_t i = p; node >= 0;) {
-      tok_id id = v->trie[node].token;
-      if (id != TOK_NULL && active(v, id, parse_special)) {
-        uint32_t rank = v->special_rank[id];
+      uint32_t rank = v->trie[node].rank;
+      if (rank != TOK_NO_RANK && active(v, v->special_order[rank], parse_special)) {
         if (!(seen[rank / 8] & (1u << (rank % 8)))) {
           seen[rank / 8] |= (uint8_t)(1u << (rank % 8));
           if (n_ranks == cap_ranks) {

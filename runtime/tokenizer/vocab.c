@@ -211,7 +211,8 @@ static chord_status load_tokens(const gguf_file *f, tok_vocab *v, chord_error *e
   enum { AHEAD = 16 };
   size_t text_bytes = 0;
   for (uint32_t i = 0; i < v->n_tokens; i++)
-    text_bytes += (size_t)tokens->strings[i].size + 16; /* an empty one is named, "[EMPTY_i]" */
+    /* + 16: an empty one is named, "[EMPTY_i]" */
+    text_bytes += (size_t)gguf_array_string(tokens, i).size + 16;
   v->scores = rt_malloc((size_t)v->n_tokens * sizeof *v->scores);
   v->attrs = rt_malloc((size_t)v->n_tokens * sizeof *v->attrs);
   uint64_t *hashes = rt_malloc((size_t)v->n_tokens * sizeof *hashes);
@@ -222,13 +223,13 @@ static chord_status load_tokens(const gguf_file *f, tok_vocab *v, chord_error *e
                     f->path);
   }
   for (uint32_t i = 0; i < v->n_tokens; i++) {
-    gguf_string t = tokens->strings[i];
+    gguf_string t = gguf_array_string(tokens, i);
     hashes[i] = t.size ? tok_hash_bytes(t.data, (size_t)t.size) : 0; /* empty: hashed below */
   }
   for (uint32_t i = 0; i < v->n_tokens; i++) {
     if (i + AHEAD < v->n_tokens)
       tok_strings_prefetch(&v->texts, hashes[i + AHEAD]);
-    gguf_string t = tokens->strings[i];
+    gguf_string t = gguf_array_string(tokens, i);
     char empty[32];
     if (t.size == 0) { /* llama.cpp names empty tokens so that every text is unique */
       int n = snprintf(empty, sizeof empty, "[EMPTY_%u]", i);
@@ -292,7 +293,7 @@ static chord_status load_merges(const gguf_file *f, tok_vocab *v, chord_error *e
   if (!tok_merges_init(&v->merges, (uint32_t)merges->count))
     goto oom;
   for (uint64_t i = 0; i < merges->count; i++) {
-    gguf_string m = merges->strings[i];
+    gguf_string m = gguf_array_string(merges, i);
     const char *space = m.size > 1 ? memchr(m.data + 1, ' ', (size_t)m.size - 1) : NULL;
     size_t left_size = space ? (size_t)(space - m.data) : 0;
     const char *right = space ? space + 1 : "";
@@ -506,16 +507,14 @@ static int by_key(const void *a, const void *b) {
  * in. (llama.cpp's sort is not stable; among texts of one length we keep id order, which gives
  * the same partition unless two such texts can overlap, as none do in the tested vocabularies.) */
 static chord_status build_special_order(tok_vocab *v, chord_error *error) {
-  v->special_rank = rt_malloc((size_t)v->n_tokens * sizeof *v->special_rank);
   v->special_order = rt_malloc((size_t)v->n_tokens * sizeof *v->special_order);
-  if (!v->special_rank || !v->special_order)
+  if (!v->special_order)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory loading the vocabulary");
   uint64_t *keys = rt_malloc((size_t)v->n_tokens * sizeof *keys);
   if (!keys)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory loading the vocabulary");
   v->n_special = 0;
   for (uint32_t i = 0; i < v->n_tokens; i++) {
-    v->special_rank[i] = UINT32_MAX;
     if (v->attrs[i] & (TOK_ATTR_CONTROL | TOK_ATTR_USER_DEFINED | TOK_ATTR_UNKNOWN)) {
       size_t n;
       tok_strings_get(&v->texts, (int32_t)i, &n);
@@ -523,10 +522,8 @@ static chord_status build_special_order(tok_vocab *v, chord_error *error) {
     }
   }
   qsort(keys, v->n_special, sizeof *keys, by_key);
-  for (uint32_t k = 0; k < v->n_special; k++) {
+  for (uint32_t k = 0; k < v->n_special; k++)
     v->special_order[k] = (tok_id)(uint32_t)keys[k];
-    v->special_rank[v->special_order[k]] = k;
-  }
   rt_free(keys);
   return tok_trie_build(v, error);
 }
@@ -559,7 +556,7 @@ static chord_status adjust_by_name(const gguf_file *f, tok_vocab *v, chord_error
     static const char *const keep[] = {"<unk>", "<s>", "<|endoftext|>"};
     for (size_t k = 0; k < 3; k++)
       if ((t = find_token(v, keep[k])) != TOK_NULL)
-        v->attrs[t] &= ~(uint32_t)TOK_ATTR_RSTRIP;
+        v->attrs[t] &= (uint16_t)~TOK_ATTR_RSTRIP;
   } else if (contains(name, "modern-bert")) {
     tok_id mask = find_token(v, "[MASK]");
     if (mask != TOK_NULL)
@@ -737,7 +734,6 @@ void tok_vocab_free(tok_vocab *v) {
   rt_free(v->scores);
   rt_free(v->attrs);
   rt_free(v->special_order);
-  rt_free(v->special_rank);
   rt_free(v->trie);
   rt_free(v->spm_span_token);
   rt_free(v->spm_span_offset);

@@ -45,7 +45,7 @@ static void walk_array(const input *in, const gguf_array *a, unsigned depth) {
   double d;
   if (a->elem_type == GGUF_TYPE_STRING) {
     for (uint64_t i = 0; i < a->count; i++)
-      walk_string(in, a->strings[i]);
+      walk_string(in, gguf_array_string(a, i));
   } else if (a->elem_type == GGUF_TYPE_ARRAY) {
     for (uint64_t i = 0; i < a->count; i++) {
       RT_ASSERT(a->arrays[i].type == GGUF_TYPE_ARRAY);

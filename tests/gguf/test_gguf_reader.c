@@ -178,9 +178,9 @@ Test(gguf_reader, rich_file_reads_back_every_value) {
   cr_assert_eq(gguf_get_array(f, "t.strings", &a, &error), CHORD_OK);
   cr_assert_eq(a->elem_type, GGUF_TYPE_STRING);
   cr_assert_eq(a->count, 3);
-  cr_assert(gguf_string_eq(a->strings[0], "a"));
-  cr_assert(gguf_string_eq(a->strings[1], ""));
-  cr_assert(gguf_string_eq(a->strings[2], "xyz"));
+  cr_assert(gguf_string_eq(gguf_array_string(a, 0), "a"));
+  cr_assert(gguf_string_eq(gguf_array_string(a, 1), ""));
+  cr_assert(gguf_string_eq(gguf_array_string(a, 2), "xyz"));
 
   cr_assert_eq(gguf_get_array(f, "t.arrays", &a, &error), CHORD_OK);
   cr_assert_eq(a->elem_type, GGUF_TYPE_ARRAY);
@@ -199,9 +199,9 @@ Test(gguf_reader, rich_file_reads_back_every_value) {
   cr_assert_eq(gguf_get_array(f, "t.string_arrays", &a, &error), CHORD_OK);
   cr_assert_eq(a->count, 2);
   cr_assert_eq(a->arrays[0].as.arr.count, 1);
-  cr_assert(gguf_string_eq(a->arrays[0].as.arr.strings[0], "p"));
+  cr_assert(gguf_string_eq(gguf_array_string(&a->arrays[0].as.arr, 0), "p"));
   cr_assert_eq(a->arrays[1].as.arr.count, 2);
-  cr_assert(gguf_string_eq(a->arrays[1].as.arr.strings[1], "r"));
+  cr_assert(gguf_string_eq(gguf_array_string(&a->arrays[1].as.arr, 1), "r"));
 
   cr_assert_eq(gguf_get_array(f, "t.empty", &a, &error), CHORD_OK);
   cr_assert_eq(a->count, 0);
@@ -486,9 +486,9 @@ static void check_vocab_file(const char *path) {
   cr_assert_eq(tokens->elem_type, GGUF_TYPE_STRING);
   cr_assert_gt(tokens->count, 1000, "%s: %" PRIu64 " tokens", path, tokens->count);
   for (uint64_t i = 0; i < tokens->count; i++) {
-    const char *p = tokens->strings[i].data;
-    cr_assert(p >= (const char *)f->map.data &&
-                  p + tokens->strings[i].size <= (const char *)f->map.data + f->map.size,
+    gguf_string t = gguf_array_string(tokens, i);
+    cr_assert(t.data >= (const char *)f->map.data &&
+                  t.data + t.size <= (const char *)f->map.data + f->map.size,
               "%s: token %" PRIu64 " lies outside the mapping", path, i);
   }
   /* Every key can be found by name and is the entry it names. */

@@ -91,7 +91,7 @@ static bool arrays_equal(const gguf_array *a, const gguf_array *b) {
     return false;
   for (uint64_t i = 0; i < a->count; i++) {
     if (a->elem_type == GGUF_TYPE_STRING) {
-      if (!strings_equal(a->strings[i], b->strings[i]))
+      if (!strings_equal(gguf_array_string(a, i), gguf_array_string(b, i)))
         return false;
     } else if (a->elem_type == GGUF_TYPE_ARRAY) {
       if (!values_equal(&a->arrays[i], &b->arrays[i]))
@@ -338,7 +338,8 @@ Test(gguf_writer, round_trip_every_value_and_tensor) {
 
   const gguf_array *nested;
   cr_assert_eq(gguf_get_array(f, "a.nested", &nested, &error), CHORD_OK);
-  cr_assert(gguf_string_eq(nested->arrays[1].as.arr.arrays[0].as.arr.strings[0], "alpha"));
+  cr_assert(
+      gguf_string_eq(gguf_array_string(&nested->arrays[1].as.arr.arrays[0].as.arr, 0), "alpha"));
 
   int64_t i64;
   double d;
