@@ -22,6 +22,7 @@
 
 #include "passes/pass.h"
 #include "passes/rewriter.h"
+#include "runtime/support/error.h"
 
 /* v when it is a node of op with no other user, else NULL. */
 static const ir_value *only_use(const ir_value *v, ir_op op) {
@@ -91,7 +92,8 @@ static bool match_attention(const ir_graph *g, const ir_value *root) {
 
 static chord_status rewrite_attention(pass_rewriter *rw, ir_value *root) {
   chain c;
-  find_chain(root, &c);
+  bool found = find_chain(root, &c);
+  RT_ASSERT(found); /* the driver rewrites only what match_attention matched */
   ir_attr attrs[3];
   uint32_t n = 0;
   attrs[n++] = ir_attr_float(IR_ATTR_SCALE, ir_attr_float_or(c.softmax, IR_ATTR_SCALE, 1.0));
