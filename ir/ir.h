@@ -45,6 +45,7 @@ enum {
   IR_FLAG_STATEFUL = 1u << 2,    /* reads or writes KV-cache state: never removed as dead */
   IR_FLAG_FUSED = 1u << 3,       /* introduced by fusion passes, never by the frontend */
   IR_FLAG_LAYOUT = 1u << 4,      /* moves elements only (reshape, view, permute, ...) */
+  IR_FLAG_ALIAS = 1u << 5,       /* a runtime may make the result its first operand's storage */
 };
 
 typedef struct ir_value ir_value;

@@ -58,7 +58,8 @@ static char *read_stream(FILE *in, size_t *length) {
 }
 
 static void list_ops(void) {
-  static const char *flag_names[] = {"elementwise", "reduction", "stateful", "fused", "layout"};
+  static const char *flag_names[] = {"elementwise", "reduction", "stateful",
+                                     "fused",       "layout",    "alias"};
   for (int op = 0; op < IR_OP_COUNT; op++) {
     const ir_op_info *info = ir_op_get((ir_op)op);
     printf("%s", info->name);

@@ -1099,8 +1099,13 @@ bool emit_op(LLVMModuleRef module, const ir_value *v, const char *name, emit_isa
                    .last = LLVMGetParam(fn, 4)};
   LLVMValueRef buffers = LLVMGetParam(fn, 0);
   a.y = emit_load_at(&e, e.ptr, buffers, emit_i64(&e, 0));
+  /* an operand the result is written over (in_place, passes/plan_memory.c) is read through the
+   * result's pointer: the same address at run time, and LLVM then sees that element i is read
+   * before it is written, where two pointers would make it check for overlap and, finding it,
+   * take the loop's scalar version */
+  int64_t in_place = ir_attr_int_or(v, IR_ATTR_IN_PLACE, -1);
   for (uint32_t o = 0; o < v->n_operands; o++)
-    a.x[o] = emit_load_at(&e, e.ptr, buffers, emit_i64(&e, 1 + o));
+    a.x[o] = o == in_place ? a.y : emit_load_at(&e, e.ptr, buffers, emit_i64(&e, 1 + o));
   if (v->op == IR_OP_QUANTIZE)
     a.encoding = emit_load_at(&e, e.ptr, buffers, emit_i64(&e, 1 + v->n_operands));
   op->emit(&e, v, &a);

@@ -160,14 +160,21 @@ static interp_buffer *operand_buffer(interp_session *s, const ir_value *v, uint3
   return &s->buffers[v->operands[i]->index];
 }
 
-/* The ops whose result is their first operand's storage, not a buffer of its own: kv_write (the
- * cache), kv_read (the cache's first rows), dequantize (a weight's rows, or an activation's
- * rounding, whose values and encoding are already what dequantize gives). They take no arena
- * space, and the operand lives as long as the result (interp_init, release_after). */
-static bool aliases_operand(const ir_value *v) {
-  return v->kind == IR_VALUE_NODE &&
-         (v->op == IR_OP_KV_WRITE || v->op == IR_OP_KV_READ || v->op == IR_OP_DEQUANTIZE);
+/* The operand whose storage v's result is, not a buffer of its own, or -1. The alias ops
+ * (F(ALIAS)) are their first operand's: kv_write (the cache), kv_read (the cache's first rows),
+ * dequantize (a weight's rows, or an activation's rounding, whose values and encoding are already
+ * what dequantize gives). An element-wise op with in_place = k (passes/plan_memory.c) writes over
+ * operand k, which dies there. Either takes no arena space, and the operand lives as long as the
+ * result (interp_init, release_after). */
+static int64_t aliased_operand(const ir_value *v) {
+  if (v->kind != IR_VALUE_NODE)
+    return -1;
+  if (ir_op_get(v->op)->flags & IR_FLAG_ALIAS)
+    return 0;
+  return ir_attr_int_or(v, IR_ATTR_IN_PLACE, -1);
 }
+
+static bool aliases_operand(const ir_value *v) { return aliased_operand(v) >= 0; }
 
 /* b (shaped) takes x's storage without owning it: values, encoded rows, encoding. */
 static void buffer_alias(interp_buffer *b, const interp_buffer *x) {
@@ -1292,6 +1299,10 @@ static chord_status run_value(interp_session *s, const ir_value *v, chord_error 
   }
   chord_status st =
       aliases_operand(v) ? buffer_shape(s, v, b, error) : buffer_alloc(s, v, b, error);
+  if (st == CHORD_OK && ir_value_attr(v, IR_ATTR_IN_PLACE)) { /* the op writes over operand k */
+    b->f = operand_buffer(s, v, (uint32_t)aliased_operand(v))->f;
+    b->borrowed = true;
+  }
   if (st == CHORD_OK && v->op == IR_OP_GET_ROWS) {
     interp_buffer *table = operand_buffer(s, v, 0);
     if (!table->rows && !table->f)
@@ -1382,8 +1393,9 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
    * alias does (from the last value back, so that chains of them carry through) */
   for (uint32_t i = n; i-- > 0;) {
     const ir_value *v = graph->values[i];
-    if (aliases_operand(v) && s->last_use[v->operands[0]->index] < s->last_use[i])
-      s->last_use[v->operands[0]->index] = s->last_use[i];
+    int64_t k = aliased_operand(v);
+    if (k >= 0 && s->last_use[v->operands[k]->index] < s->last_use[i])
+      s->last_use[v->operands[k]->index] = s->last_use[i];
   }
   *out = s;
   return CHORD_OK;
@@ -1508,7 +1520,7 @@ static void release_after(interp_session *s, uint32_t u, uint32_t i) {
   buffer_release(&s->buffers[u]);
   const ir_value *v = s->graph->values[u];
   if (aliases_operand(v))
-    release_after(s, v->operands[0]->index, i);
+    release_after(s, v->operands[aliased_operand(v)]->index, i);
 }
 
 chord_status interp_run(interp_session *s, int64_t n_tokens, chord_error *error) {
