@@ -30,14 +30,18 @@ static const char ir_usage[] =
     "graph)\n" PASS_OPTIONS_HELP
     "  -c, --ctx-size N         KV-cache positions of the graph's state (default 2048, at most\n"
     "                           the model's context length)\n"
+    "      --last-logits        the graph chord run and chord logits run: the head on the\n"
+    "                           step's last position only (an input %out_rows); by default\n"
+    "                           every position's logits\n"
     "  -o, --output FILE        write to FILE instead of standard output\n"
-    "      --stats              print op counts by kind and by layer instead of the graph (and\n"
-    "                           in the --print-after dumps: each pass's effect per layer)\n"
+    "      --stats              print op counts by kind and by layer, and the activations'\n"
+    "                           arena at a prompt and a decode step, instead of the graph (and\n"
+    "                           in the --print-after dumps: each pass's effect)\n"
     "      --emit=KIND          print what the CPU target generates for the graph instead: its\n"
     "                           kernels as LLVM IR (llvm) or this host's assembly (asm)\n"
     "  -h, --help               show this help\n";
 
-enum { OPT_STATS = 0x100, OPT_EMIT };
+enum { OPT_STATS = 0x100, OPT_EMIT, OPT_LAST_LOGITS };
 
 /* --emit: the CPU target's code for the graph, as text */
 typedef struct emit_request {
@@ -60,12 +64,13 @@ int cmd_ir(int argc, char **argv) {
                                           {"output", required_argument, NULL, 'o'},
                                           {"ctx-size", required_argument, NULL, 'c'},
                                           {"stats", no_argument, NULL, OPT_STATS},
+                                          {"last-logits", no_argument, NULL, OPT_LAST_LOGITS},
                                           {"emit", required_argument, NULL, OPT_EMIT},
                                           PASS_LONG_OPTIONS,
                                           {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
   const char *model = NULL, *output = NULL;
-  bool stats = false;
+  bool stats = false, last_logits = false;
   const char *emit = NULL;
   long long n_ctx = 0;
   pass_options po = {.level = 0};
@@ -89,6 +94,7 @@ int cmd_ir(int argc, char **argv) {
       break;
     }
     case OPT_STATS: stats = true; break;
+    case OPT_LAST_LOGITS: last_logits = true; break;
     case OPT_EMIT:
       if (strcmp(optarg, "llvm") != 0 && strcmp(optarg, "asm") != 0)
         return cli_usage_error("ir", "--emit takes llvm or asm, not '%s'", optarg);
@@ -116,7 +122,7 @@ int cmd_ir(int argc, char **argv) {
   gguf_file *file = NULL;
   ir_graph *g = NULL;
   int rc = 1;
-  lower_options lo = {.n_ctx = n_ctx};
+  lower_options lo = {.n_ctx = n_ctx, .last_logits_only = last_logits};
   if (gguf_open(path, &file, &error) != CHORD_OK ||
       lower_model(file, &lo, &g, &error) != CHORD_OK ||
       pass_pipeline_run(g, &pipeline, &po.run, &error) != CHORD_OK)

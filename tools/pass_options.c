@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ir/stats.h"
+#include "runtime/interp/interp.h"
 #include "tools/cli.h"
 
 /* A comma-separated list of passes as a bit set (1 << pass_id). */
@@ -51,11 +52,34 @@ chord_status pass_write_graph(FILE *out, const void *graph, chord_error *error) 
   return ir_print(graph, out, error);
 }
 
+/* The arena's size at two steps the graph's symbolic dims leave open: a prompt batch of the
+ * default size, and a decode step after it (what plan-memory and the fusions change). */
+static chord_status write_activations(FILE *out, const ir_graph *g, chord_error *error) {
+  static const struct {
+    int64_t tokens, positions;
+    const char *what;
+  } STEPS[] = {{512, 0, "a 512-token prompt step"}, {1, 512, "a decode step after it"}};
+  fprintf(out, "\nactivations (the arena the interpreter and the cpu target plan per step):\n");
+  for (size_t i = 0; i < sizeof STEPS / sizeof STEPS[0]; i++) {
+    size_t bytes, outputs;
+    chord_status st =
+        interp_plan_activations(g, STEPS[i].tokens, STEPS[i].positions, &bytes, &outputs, error);
+    if (st != CHORD_OK)
+      return st;
+    fprintf(out, "  T=%-4lld P=%-4lld %8.2f MiB, the outputs %.2f MiB of it  (%s)\n",
+            (long long)STEPS[i].tokens, (long long)STEPS[i].positions, bytes / 1048576.0,
+            outputs / 1048576.0, STEPS[i].what);
+  }
+  return CHORD_OK;
+}
+
 chord_status pass_write_stats(FILE *out, const void *graph, chord_error *error) {
   ir_stats stats;
   chord_status st = ir_stats_compute(graph, &stats, error);
   if (st == CHORD_OK)
     st = ir_stats_print(&stats, out, error);
   ir_stats_free(&stats);
+  if (st == CHORD_OK)
+    st = write_activations(out, graph, error);
   return st;
 }

@@ -1318,6 +1318,25 @@ static chord_status run_value(interp_session *s, const ir_value *v, chord_error 
 
 /* ---- session --------------------------------------------------------------------------------- */
 
+/* Each value's last user, as the walker frees buffers: outputs live to the end, and an alias
+ * borrows its operand's storage (aliases_operand), so the operand lives as long as the alias does
+ * (from the last value back, so that chains of them carry through). */
+static void find_last_uses(const ir_graph *g, uint32_t *last_use) {
+  for (uint32_t i = 0; i < g->n_values; i++) {
+    const ir_value *v = g->values[i];
+    last_use[i] = i;
+    for (uint32_t o = 0; o < v->n_operands; o++)
+      last_use[v->operands[o]->index] = i;
+  }
+  for (uint32_t i = 0; i < g->n_outputs; i++)
+    last_use[g->outputs[i]->index] = UINT32_MAX;
+  for (uint32_t i = g->n_values; i-- > 0;) {
+    int64_t k = aliased_operand(g->values[i]);
+    if (k >= 0 && last_use[g->values[i]->operands[k]->index] < last_use[i])
+      last_use[g->values[i]->operands[k]->index] = last_use[i];
+  }
+}
+
 chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf_file *weights,
                          chord_error *error) {
   *out = NULL;
@@ -1348,9 +1367,6 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
       return rt_error(error, CHORD_ERROR_UNSUPPORTED, "%%%" PRIu32 " (%s): not in the interpreter",
                       i, info ? info->name : "unknown op");
     }
-    s->last_use[i] = i;
-    for (uint32_t o = 0; o < v->n_operands; o++)
-      s->last_use[v->operands[o]->index] = i;
     if (v->kind != IR_VALUE_STATE)
       continue;
     int64_t count = 1;
@@ -1387,16 +1403,7 @@ chord_status interp_init(interp_session **out, const ir_graph *graph, const gguf
       return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory for the KV cache");
     }
   }
-  for (uint32_t i = 0; i < graph->n_outputs; i++)
-    s->last_use[graph->outputs[i]->index] = UINT32_MAX;
-  /* an alias borrows its operand's storage (aliases_operand): the operand lives as long as the
-   * alias does (from the last value back, so that chains of them carry through) */
-  for (uint32_t i = n; i-- > 0;) {
-    const ir_value *v = graph->values[i];
-    int64_t k = aliased_operand(v);
-    if (k >= 0 && s->last_use[v->operands[k]->index] < s->last_use[i])
-      s->last_use[v->operands[k]->index] = s->last_use[i];
-  }
+  find_last_uses(graph, s->last_use);
   *out = s;
   return CHORD_OK;
 }
@@ -1470,14 +1477,15 @@ chord_status interp_set_input(interp_session *s, const char *name, const void *d
   return CHORD_OK;
 }
 
-/* The bytes value v needs in the arena at this step: none for weights, states and aliases
- * (aliases_operand); at least one element otherwise. */
-static size_t value_bytes(const interp_session *s, const ir_value *v) {
+/* The bytes value v needs in the arena at a step of T = tokens, P = positions: none for
+ * weights, states and aliases (aliases_operand); at least one element otherwise. */
+static size_t value_bytes(const ir_value *v, int64_t tokens, int64_t positions) {
   if (v->kind == IR_VALUE_WEIGHT || v->kind == IR_VALUE_STATE || aliases_operand(v))
     return 0;
   int64_t count = 1;
   for (uint32_t d = 0; d < v->type.rank; d++) {
-    int64_t n = dim_eval(s, v->type.dims[d]);
+    ir_dim dim = v->type.dims[d];
+    int64_t n = dim.t * tokens + dim.p * positions + dim.c;
     if (n <= 0) /* empty, or negative (buffer_shape reports it) */
       return 4;
     if (count > INT64_MAX / 4 / n)
@@ -1491,7 +1499,7 @@ static size_t value_bytes(const interp_session *s, const ir_value *v) {
 static chord_status plan_step(interp_session *s, chord_error *error) {
   uint32_t n = s->graph->n_values;
   for (uint32_t i = 0; i < n; i++)
-    s->plan_bytes[i] = value_bytes(s, s->graph->values[i]);
+    s->plan_bytes[i] = value_bytes(s->graph->values[i], s->tokens, s->positions);
   size_t total;
   if (!memory_plan(n, s->plan_bytes, s->last_use, 64, s->plan_offsets, &total))
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory planning the step");
@@ -1510,6 +1518,28 @@ static chord_status plan_step(interp_session *s, chord_error *error) {
 }
 
 size_t interp_arena_size(const interp_session *s) { return s->arena_size; }
+
+chord_status interp_plan_activations(const ir_graph *g, int64_t tokens, int64_t positions,
+                                     size_t *bytes, size_t *output_bytes, chord_error *error) {
+  uint32_t n = g->n_values;
+  uint32_t *last_use = rt_malloc((n ? n : 1) * sizeof *last_use);
+  size_t *sizes = rt_malloc((n ? n : 1) * sizeof *sizes);
+  size_t *offsets = rt_malloc((n ? n : 1) * sizeof *offsets);
+  bool ok = last_use && sizes && offsets;
+  if (ok) {
+    find_last_uses(g, last_use);
+    for (uint32_t i = 0; i < n; i++)
+      sizes[i] = value_bytes(g->values[i], tokens, positions);
+    ok = memory_plan(n, sizes, last_use, 64, offsets, bytes);
+    *output_bytes = 0;
+    for (uint32_t i = 0; i < g->n_outputs; i++)
+      *output_bytes += sizes[g->outputs[i]->index];
+  }
+  rt_free(last_use);
+  rt_free(sizes);
+  rt_free(offsets);
+  return ok ? CHORD_OK : rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory planning");
+}
 
 /* Releases value u's buffer if node i was its last user, and when u aliased its operand, that
  * operand too if the alias was the last to read it (interp_init extended its life to the

@@ -78,9 +78,14 @@ chord_status interp_set_input(interp_session *session, const char *name, const v
 /* Runs one step of n_tokens tokens; afterwards P grows by n_tokens. */
 chord_status interp_run(interp_session *session, int64_t n_tokens, chord_error *error);
 
-/* The bytes of the arena the last run's memory plan needed (every activation of a step lives
- * there; the KV cache and the weights do not). */
+/* The bytes of the arena the session holds: the largest memory plan so far with a margin (every
+ * activation of a step lives there; the KV cache and the weights do not). */
 size_t interp_arena_size(const interp_session *session);
+
+/* The bytes of the arena a step of T = tokens, P = positions plans for g, as interp_run plans it,
+ * and how many of them the graph's outputs take (what `chord ir --stats` reports). */
+chord_status interp_plan_activations(const ir_graph *g, int64_t tokens, int64_t positions,
+                                     size_t *bytes, size_t *output_bytes, chord_error *error);
 
 /* Positions already in the KV cache (P of the next run). */
 int64_t interp_positions(const interp_session *session);
