@@ -126,7 +126,7 @@ struct tok_vocab {
   /* special-token recognition: control, user-defined and unknown tokens, longest text first */
   tok_id *special_order;
   uint32_t n_special;
-  tok_trie_node *trie;    /* the special tokens' texts; node 0 is the root */
+  tok_trie_node *trie; /* the special tokens' texts; node 0 is the root */
   uint32_t n_trie;
   int32_t trie_root[256]; /* the root's child for each first byte */
 
