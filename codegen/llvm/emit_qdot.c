@@ -135,6 +135,40 @@ static LLVMValueRef dot4(emitter *e, LLVMValueRef levels, bool w_unsigned, const
   return emit_intrinsic(e, "llvm.x86.avx2.pmadd.wd", NULL, quad_args, 2);
 }
 
+/* acc + the eight lanes of dot4(levels, a) times scales (lane l's sub-block scale), for the
+ * K-quants' unsigned levels: the same integer in every lane as dot4 then a multiply, exact. On x86
+ * the scale goes into the 16-bit step (pmaddubsw's pairs times the scale by pmaddwd, or VNNI's
+ * vpdpwssd accumulating them), which spares the 32-bit multiply (vpmulld, two uops and the
+ * kernel's bottleneck) and the add: no pair reaches i16 (levels <= 63, |a| <= 127) and no lane
+ * i32 (two pairs times a scale of at most 128, summed over eight chunks). */
+static LLVMValueRef scaled_dot4(emitter *e, LLVMValueRef levels, LLVMValueRef scales,
+                                const operands *o, LLVMValueRef index, LLVMValueRef acc) {
+  LLVMTypeRef v8i32 = emit_vec(e->i32, 8);
+  if (e->isa == EMIT_ISA_GENERIC) {
+    LLVMValueRef part = LLVMBuildMul(e->b, dot4(e, levels, true, o, index), scales, "");
+    return acc ? LLVMBuildAdd(e->b, acc, part, "") : part;
+  }
+  LLVMTypeRef v32i8 = emit_vec(e->i8, 32);
+  LLVMValueRef pair_args[2] = {LLVMBuildTrunc(e->b, levels, v32i8, ""),
+                               emit_load(e, v32i8, emit_gep(e, e->i8, o->a_q, index))};
+  LLVMValueRef pairs = emit_intrinsic(e, "llvm.x86.avx2.pmadd.ub.sw", NULL, pair_args, 2);
+  int twice[16];
+  for (int i = 0; i < 16; i++)
+    twice[i] = i / 2; /* both pairs of lane l get lane l's scale */
+  LLVMValueRef s16 = LLVMBuildTrunc(e->b, scales, emit_vec(e->i16, 8), "");
+  s16 = LLVMBuildShuffleVector(e->b, s16, LLVMGetUndef(emit_vec(e->i16, 8)),
+                               emit_i32_vector(e, twice, 16), "");
+  if (e->isa == EMIT_ISA_VNNI) {
+    LLVMValueRef args[3] = {acc ? acc : LLVMConstNull(v8i32),
+                            LLVMBuildBitCast(e->b, pairs, v8i32, ""),
+                            LLVMBuildBitCast(e->b, s16, v8i32, "")};
+    return emit_intrinsic(e, "llvm.x86.avx512.vpdpwssd.256", NULL, args, 3);
+  }
+  LLVMValueRef quad_args[2] = {pairs, s16};
+  LLVMValueRef part = emit_intrinsic(e, "llvm.x86.avx2.pmadd.wd", NULL, quad_args, 2);
+  return acc ? LLVMBuildAdd(e->b, acc, part, "") : part;
+}
+
 /* 32-element types against q8_0: fma(d_w * d_a, lanes, acc) per block. */
 static void block_32(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i, bool tiled,
                      accumulators *acc) {
@@ -242,9 +276,7 @@ static void block_q4_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
     LLVMValueRef levels = c % 2 ? LLVMBuildLShr(e->b, bytes, emit_splat_i32(e, 4, 32), "")
                                 : LLVMBuildAnd(e->b, bytes, emit_splat_i32(e, 15, 32), "");
     LLVMValueRef a_index = emit_add64(e, emit_mul64(e, i, 256), 32 * c);
-    LLVMValueRef part = LLVMBuildMul(e->b, dot4(e, levels, true, o, a_index),
-                                     emit_splat(e, scale[c], e->i32, 8), "");
-    lanes = lanes ? LLVMBuildAdd(e->b, lanes, part, "") : part;
+    lanes = scaled_dot4(e, levels, emit_splat(e, scale[c], e->i32, 8), o, a_index, lanes);
   }
   finish_super_block(e, k, o, i, lanes, load_f16(e, wblk), load_f16(e, emit_byte_ptr(e, wblk, 2)),
                      min, tiled, acc);
@@ -280,9 +312,7 @@ static void block_q6_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
     LLVMValueRef scales[8];
     for (int l = 0; l < 8; l++)
       scales[l] = sc[2 * c + l / 4];
-    LLVMValueRef part =
-        LLVMBuildMul(e->b, dot4(e, levels, true, o, a_index), vector_of(e, scales), "");
-    lanes = lanes ? LLVMBuildAdd(e->b, lanes, part, "") : part;
+    lanes = scaled_dot4(e, levels, vector_of(e, scales), o, a_index, lanes);
   }
   LLVMValueRef bias[8];
   for (int l = 0; l < 8; l++) {
