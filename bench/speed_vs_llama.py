@@ -232,6 +232,14 @@ def main():
     print(f"{facts['cpu']}, {facts['cores']} cores, {' '.join(facts['flags'])}; read bandwidth "
           + ", ".join(f"{bw[t]:.1f} GB/s at {t} thread(s)" for t in thread_counts), flush=True)
     rows = []
+    out = args.out or os.path.join(here, "results", f"speed-{facts['host'] or 'host'}.json")
+
+    def write():  # after every row, so that a run cut short keeps what it measured
+        result = {"machine": facts, "read_gb_per_s": bw, "date": time.strftime("%Y-%m-%d"),
+                  "rows": rows}
+        with open(out, "w") as f:
+            json.dump(result, f, indent=1)
+            f.write("\n")
     print(f"{'model':18} {'thr':>3} {'chord pp':>9} {'llama pp':>9} {'ratio':>6} {'chord tg':>9} "
           f"{'llama tg':>9} {'ratio':>6} {'roofline':>8} {'chord%':>6} {'llama%':>6}", flush=True)
     for name in names:
@@ -244,12 +252,7 @@ def main():
                   f"{r['ratio']['tg']:6.2f} {r['tg_roofline_tokens_per_s']:8.1f} "
                   f"{100 * r['tg_fraction_of_roofline']['chord']:5.0f}% "
                   f"{100 * r['tg_fraction_of_roofline']['llama.cpp']:5.0f}%", flush=True)
-    result = {"machine": facts, "read_gb_per_s": bw, "date": time.strftime("%Y-%m-%d"),
-              "rows": rows}
-    out = args.out or os.path.join(here, "results", f"speed-{facts['host'] or 'host'}.json")
-    with open(out, "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
+            write()
     print("wrote", out)
 
 
