@@ -231,6 +231,11 @@ ir_value *ir_build_reshape(ir_graph *g, ir_value *x, const ir_dim *dims, uint32_
  * attribute presence and kinds, every type against the shape rule, and that every op result is
  * used or an output (stateful ops excepted). The message names the value and op. */
 chord_status ir_verify(const ir_graph *g, chord_error *error);
+/* Whether v may be written over its operand k (in_place = k, passes/plan_memory.c): operand k
+ * is a computed value of v's type (not a weight, input, state or F(ALIAS) op's result), no
+ * output, read by nothing after v and by no F(ALIAS) op (which would share its storage past v).
+ * Otherwise false with the reason in why. The verifier checks every in_place with it. */
+bool ir_can_write_over(const ir_graph *g, const ir_value *v, int64_t k, char *why, size_t size);
 
 /* Writes the text form. */
 chord_status ir_print(const ir_graph *g, FILE *out, chord_error *error);

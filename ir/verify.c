@@ -121,26 +121,31 @@ static bool same_name(const ir_value *a, const ir_value *b) {
   return a->name && b->name && weight_a == weight_b && strcmp(a->name, b->name) == 0;
 }
 
-/* in_place = k: v is written over operand k's storage, so operand k must be a computed f32 value
- * of v's type that nothing reads after v, that is no output, and whose storage no other value
- * shares (an alias op's result, or an alias op reading it). */
-static chord_status verify_in_place(const ir_graph *g, const ir_value *v, chord_error *error) {
-  int64_t k = ir_attr_int_or(v, IR_ATTR_IN_PLACE, -1);
-  if (k < 0 || k >= (int64_t)v->n_operands)
-    return value_error(error, v, "in_place = %lld names no operand (it has %" PRIu32 ")",
-                       (long long)k, v->n_operands);
+bool ir_can_write_over(const ir_graph *g, const ir_value *v, int64_t k, char *why, size_t size) {
+  if (k < 0 || k >= (int64_t)v->n_operands) {
+    snprintf(why, size, "in_place = %lld names no operand (it has %" PRIu32 ")", (long long)k,
+             v->n_operands);
+    return false;
+  }
   const ir_value *o = v->operands[k];
   char label[160];
   ir_value_label(o, label, sizeof label);
-  if (o->kind != IR_VALUE_NODE || (ir_op_get(o->op)->flags & IR_FLAG_ALIAS))
-    return value_error(error, v, "in_place = %lld: operand %s is not a computed value of its own",
-                       (long long)k, label);
-  if (!ir_type_equal(&o->type, &v->type))
-    return value_error(error, v, "in_place = %lld: operand %s is not of the result's type",
-                       (long long)k, label);
-  for (uint32_t i = 0; i < g->n_outputs; i++)
-    if (g->outputs[i] == o)
-      return value_error(error, v, "in_place = %lld: operand %s is an output", (long long)k, label);
+  if (o->kind != IR_VALUE_NODE || (ir_op_get(o->op)->flags & IR_FLAG_ALIAS)) {
+    snprintf(why, size, "in_place = %lld: operand %s is not a computed value of its own",
+             (long long)k, label);
+    return false;
+  }
+  if (!ir_type_equal(&o->type, &v->type)) {
+    snprintf(why, size, "in_place = %lld: operand %s is not of the result's type", (long long)k,
+             label);
+    return false;
+  }
+  for (uint32_t i = 0; i < g->n_outputs; i++) {
+    if (g->outputs[i] == o) {
+      snprintf(why, size, "in_place = %lld: operand %s is an output", (long long)k, label);
+      return false;
+    }
+  }
   for (uint32_t i = o->index + 1; i < g->n_values; i++) {
     const ir_value *u = g->values[i];
     if (u == v || u->kind != IR_VALUE_NODE)
@@ -150,14 +155,25 @@ static chord_status verify_in_place(const ir_graph *g, const ir_value *v, chord_
         continue;
       char user[160];
       ir_value_label(u, user, sizeof user);
-      if (i > v->index)
-        return value_error(error, v, "in_place = %lld: operand %s is read after it, by %s",
-                           (long long)k, label, user);
-      if (ir_op_get(u->op)->flags & IR_FLAG_ALIAS)
-        return value_error(error, v, "in_place = %lld: operand %s shares its storage with %s",
-                           (long long)k, label, user);
+      if (i > v->index) {
+        snprintf(why, size, "in_place = %lld: operand %s is read after it, by %s", (long long)k,
+                 label, user);
+        return false;
+      }
+      if (ir_op_get(u->op)->flags & IR_FLAG_ALIAS) {
+        snprintf(why, size, "in_place = %lld: operand %s shares its storage with %s", (long long)k,
+                 label, user);
+        return false;
+      }
     }
   }
+  return true;
+}
+
+static chord_status verify_in_place(const ir_graph *g, const ir_value *v, chord_error *error) {
+  char why[512];
+  if (!ir_can_write_over(g, v, ir_attr_int_or(v, IR_ATTR_IN_PLACE, -1), why, sizeof why))
+    return value_error(error, v, "%s", why);
   return CHORD_OK;
 }
 

@@ -14,7 +14,7 @@
  * The operand taken over is the first one that: is computed (not a weight, input or state), is
  * of the result's type (no broadcast), is read by nothing after the op and is no output, and
  * shares its storage with nothing (no alias op such as dequantize or kv_read made it or reads
- * it). The verifier checks the same rules for every in_place (ir/verify.c). What it leaves
+ * it): ir_can_write_over, which the verifier applies to every in_place. What it leaves
  * alone: everything but element-wise ops (a matmul or a norm reads an element after writing its
  * neighbour), and dequantize, which is already its operand's storage. */
 #include "passes/pass.h"
@@ -22,33 +22,16 @@
 #include "runtime/support/alloc.h"
 #include "runtime/support/error.h"
 
-/* Per value, from one sweep over the graph: its last user, and whether an alias op reads it. */
-typedef struct uses {
-  uint32_t *last_user;
-  bool *alias_read;
-} uses;
-
-static bool operand_dies_at(const ir_graph *g, const uses *u, const ir_value *v,
-                            const ir_value *o) {
-  if (o->kind != IR_VALUE_NODE || (ir_op_get(o->op)->flags & IR_FLAG_ALIAS) ||
-      o->type.dtype != IR_DTYPE_F32 || !ir_type_equal(&o->type, &v->type) ||
-      u->last_user[o->index] != v->index || u->alias_read[o->index])
-    return false;
-  for (uint32_t i = 0; i < g->n_outputs; i++)
-    if (g->outputs[i] == o)
-      return false;
-  return true;
-}
-
-/* The operand v may be written over, or -1. */
-static int64_t operand_to_take(const ir_graph *g, const uses *u, const ir_value *v) {
+/* The operand v may be written over (ir_can_write_over, the verifier's own rule), or -1. */
+static int64_t operand_to_take(const ir_graph *g, const ir_value *v) {
   const ir_op_info *info = ir_op_get(v->op);
   if (v->kind != IR_VALUE_NODE || !(info->flags & IR_FLAG_ELEMENTWISE) ||
       (info->flags & IR_FLAG_ALIAS) || !(info->attrs & (1ull << IR_ATTR_IN_PLACE)) ||
       ir_value_attr(v, IR_ATTR_IN_PLACE) || v->type.dtype != IR_DTYPE_F32)
     return -1;
+  char why[256];
   for (uint32_t k = 0; k < v->n_operands; k++)
-    if (operand_dies_at(g, u, v, v->operands[k]))
+    if (ir_can_write_over(g, v, k, why, sizeof why))
       return k;
   return -1;
 }
@@ -73,33 +56,17 @@ static chord_status mark_in_place(pass_rewriter *rw, ir_value *v, int64_t k) {
 
 chord_status pass_plan_memory(ir_graph *g, chord_error *error) {
   uint32_t n = g->n_values;
-  uses u = {rt_malloc((n ? n : 1) * sizeof *u.last_user),
-            rt_calloc(n ? n : 1, sizeof *u.alias_read)};
   ir_value **marked = rt_malloc((n ? n : 1) * sizeof *marked);
   int64_t *operand = rt_malloc((n ? n : 1) * sizeof *operand);
-  if (!u.last_user || !u.alias_read || !marked || !operand) {
-    rt_free(u.last_user);
-    rt_free(u.alias_read);
+  if (!marked || !operand) {
     rt_free(marked);
     rt_free(operand);
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "plan-memory: out of memory");
   }
-  for (uint32_t i = 0; i < n; i++)
-    u.last_user[i] = i;
-  for (uint32_t i = 0; i < n; i++) {
-    const ir_value *v = g->values[i];
-    if (v->kind != IR_VALUE_NODE)
-      continue;
-    bool alias = ir_op_get(v->op)->flags & IR_FLAG_ALIAS;
-    for (uint32_t k = 0; k < v->n_operands; k++) {
-      u.last_user[v->operands[k]->index] = i;
-      u.alias_read[v->operands[k]->index] |= alias;
-    }
-  }
   /* decided on the graph as it is, then applied: a rebuilt op replaces its old self in place */
   uint32_t n_marked = 0;
   for (uint32_t i = 0; i < n; i++) {
-    int64_t k = operand_to_take(g, &u, g->values[i]);
+    int64_t k = operand_to_take(g, g->values[i]);
     if (k >= 0) {
       marked[n_marked] = g->values[i];
       operand[n_marked++] = k;
@@ -110,8 +77,6 @@ chord_status pass_plan_memory(ir_graph *g, chord_error *error) {
   chord_status st = CHORD_OK;
   for (uint32_t m = 0; m < n_marked && st == CHORD_OK; m++)
     st = mark_in_place(&rw, marked[m], operand[m]);
-  rt_free(u.last_user);
-  rt_free(u.alias_read);
   rt_free(marked);
   rt_free(operand);
   return st;

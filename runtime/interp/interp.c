@@ -71,8 +71,13 @@ struct interp_session {
   const interp_kernels *kernels; /* lent by a target, or NULL */
 };
 
+/* d at a step of T = tokens, P = positions */
+static int64_t dim_at(ir_dim d, int64_t tokens, int64_t positions) {
+  return d.t * tokens + d.p * positions + d.c;
+}
+
 static int64_t dim_eval(const interp_session *s, ir_dim d) {
-  return d.t * s->tokens + d.p * s->positions + d.c;
+  return dim_at(d, s->tokens, s->positions);
 }
 
 static void buffer_release(interp_buffer *b) {
@@ -1484,8 +1489,7 @@ static size_t value_bytes(const ir_value *v, int64_t tokens, int64_t positions) 
     return 0;
   int64_t count = 1;
   for (uint32_t d = 0; d < v->type.rank; d++) {
-    ir_dim dim = v->type.dims[d];
-    int64_t n = dim.t * tokens + dim.p * positions + dim.c;
+    int64_t n = dim_at(v->type.dims[d], tokens, positions);
     if (n <= 0) /* empty, or negative (buffer_shape reports it) */
       return 4;
     if (count > INT64_MAX / 4 / n)
