@@ -1,16 +1,17 @@
 /* The CPU target (codegen/target.h): the graph's kernels are generated as LLVM IR, specialized
  * to its shapes, types and attributes and to this host's CPU, and compiled by ORC LLJIT: the
- * quantized matmuls for the weight types the graph uses (emit_qdot.h) and one kernel per distinct
- * node of the other ops that have an emitter (emit_ops.h: element-wise, norms, softmax, masks,
- * rope, permutes, quantize). The interpreter's walker runs the step, calling the compiled kernels
- * for those nodes and its own C for the rest (get_rows, views and copies, the KV cache, matmuls
- * without an integer kernel). Every kernel computes the interpreter's arithmetic in llama.cpp's
- * order, so results are the interpreter's bit for bit (tests/codegen). */
+ * quantized and f16 matmuls for the weight types the graph uses (emit_qdot.h, emit_fdot.h) and one
+ * kernel per distinct node of the other ops that have an emitter (emit_ops.h: element-wise, norms,
+ * softmax, masks, rope, permutes, quantize). The interpreter's walker runs the step, calling the
+ * compiled kernels for those nodes and its own C for the rest (get_rows, views and copies, the KV
+ * cache, matmuls of weight types without a kernel). Every kernel computes the interpreter's
+ * arithmetic in llama.cpp's order, so results are the interpreter's bit for bit (tests/codegen). */
 #include <stdio.h>
 #include <string.h>
 
 #include "codegen/llvm/cache.h"
 #include "codegen/llvm/cpu_target.h"
+#include "codegen/llvm/emit_fdot.h"
 #include "codegen/llvm/emit_ops.h"
 #include "codegen/llvm/emit_qdot.h"
 #include "codegen/llvm/jit.h"
@@ -18,6 +19,9 @@
 #include "runtime/interp/interp.h"
 #include "runtime/support/alloc.h"
 #include "runtime/support/error.h"
+
+_Static_assert(EMIT_FDOT_K_MULTIPLE == INTERP_FGEMM_K_MULTIPLE,
+               "the interpreter calls the float kernels on the k they take");
 
 typedef struct cpu_program {
   void *interp; /* the interpreter target's program, lent our kernels */
@@ -39,7 +43,8 @@ static kernel_set kernels_of(const ir_graph *graph) {
   kernel_set set = {0};
   for (uint32_t i = 0; i < graph->n_values; i++) {
     const ir_value *v = graph->values[i];
-    if (v->kind == IR_VALUE_WEIGHT && emit_qdot_supports(v->type.dtype))
+    if (v->kind == IR_VALUE_WEIGHT &&
+        (emit_qdot_supports(v->type.dtype) || emit_fdot_supports(v->type.dtype)))
       set.types[v->type.dtype] = set.any = true;
   }
   return set;
@@ -108,8 +113,8 @@ static LLVMModuleRef kernel_module(jit *j, const kernel_set *set, const op_plan 
   LLVMModuleRef module = jit_new_module(j, "chord_kernels");
   emit_isa isa = emit_isa_for(jit_get_host(j));
   for (int t = 0; t < IR_DTYPE_COUNT; t++)
-    if (set->types[t])
-      emit_qdot(module, (ir_dtype)t, isa);
+    if (set->types[t] && !emit_qdot(module, (ir_dtype)t, isa))
+      emit_fdot(module, (ir_dtype)t);
   for (uint32_t k = 0; k < plan->n_kernels; k++) {
     char name[64];
     op_kernel_name(plan, k, name, sizeof name);
@@ -166,6 +171,14 @@ static chord_status link_kernels(cpu_program *p, LLVMModuleRef module, chord_err
 static chord_status look_up_kernels(cpu_program *p, const ir_graph *graph, const kernel_set *set,
                                     const op_plan *plan, chord_error *error) {
   for (int t = 0; t < IR_DTYPE_COUNT; t++) {
+    if (set->types[t] && emit_fdot_supports((ir_dtype)t)) {
+      char name[64];
+      emit_fdot_name((ir_dtype)t, name, sizeof name);
+      p->kernels.fgemm[t] = (interp_fgemm_fn)jit_lookup(p->jit, name, error);
+      if (!p->kernels.fgemm[t])
+        return error ? error->status : CHORD_ERROR_NOT_FOUND;
+      continue;
+    }
     for (int tiled = 0; set->types[t] && tiled <= (int)emit_qdot_has_tiled((ir_dtype)t); tiled++) {
       char name[64];
       emit_qdot_name((ir_dtype)t, tiled ? "gemv_tiled" : "gemv", name, sizeof name);

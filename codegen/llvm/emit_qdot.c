@@ -350,27 +350,6 @@ void emit_qdot_name(ir_dtype weight, const char *what, char *buf, size_t size) {
   snprintf(buf, size, "chord_%s_%s", what, ir_dtype_name(weight));
 }
 
-/* hsum_float_8: (l + l+4) for l < 4, then (0 + 2) + (1 + 3); hsum of 4 likewise. */
-static LLVMValueRef hsum(emitter *e, LLVMValueRef acc, unsigned n) {
-  LLVMValueRef x = acc;
-  for (unsigned width = n; width > 1; width /= 2) {
-    int lo[4], hi[4];
-    for (unsigned l = 0; l < width / 2; l++) {
-      lo[l] = (int)l;
-      hi[l] = (int)(l + width / 2);
-    }
-    LLVMValueRef undef = LLVMGetUndef(LLVMTypeOf(x));
-    if (width == 2) {
-      return LLVMBuildFAdd(e->b, LLVMBuildExtractElement(e->b, x, emit_i32(e, 0), ""),
-                           LLVMBuildExtractElement(e->b, x, emit_i32(e, 1), ""), "");
-    }
-    x = LLVMBuildFAdd(
-        e->b, LLVMBuildShuffleVector(e->b, x, undef, emit_i32_vector(e, hi, width / 2), ""),
-        LLVMBuildShuffleVector(e->b, x, undef, emit_i32_vector(e, lo, width / 2), ""), "");
-  }
-  return LLVMBuildExtractElement(e->b, x, emit_i32(e, 0), "");
-}
-
 /* The block loop of n_rows activation rows (o[j]) against one weight row, from the current block
  * of fn (which it ends): per row the accumulators and float steps of qdot (or of the tiled order),
  * results[j] its sum, with the builder after the loop. Each row's block reads the same weight
@@ -420,9 +399,9 @@ static void dot_rows(emitter *e, const qdot_kind *k, bool tiled, LLVMValueRef fn
     if (tiled) {
       results[j] = finals[j][2];
     } else {
-      results[j] = hsum(e, finals[j][0], 8);
+      results[j] = emit_hsum(e, finals[j][0], 8);
       if (k->mins)
-        results[j] = LLVMBuildFAdd(e->b, results[j], hsum(e, finals[j][1], 4), "");
+        results[j] = LLVMBuildFAdd(e->b, results[j], emit_hsum(e, finals[j][1], 4), "");
     }
   }
 }

@@ -181,3 +181,22 @@ void emit_endif(emitter *e, LLVMBasicBlockRef after) {
   LLVMBuildBr(e->b, after);
   LLVMPositionBuilderAtEnd(e->b, after);
 }
+
+LLVMValueRef emit_hsum(emitter *e, LLVMValueRef v, unsigned n) {
+  LLVMValueRef x = v;
+  for (unsigned width = n; width > 2; width /= 2) {
+    int lo[8], hi[8];
+    for (unsigned l = 0; l < width / 2; l++) {
+      lo[l] = (int)l;
+      hi[l] = (int)(l + width / 2);
+    }
+    LLVMValueRef undef = LLVMGetUndef(LLVMTypeOf(x));
+    x = LLVMBuildFAdd(
+        e->b, LLVMBuildShuffleVector(e->b, x, undef, emit_i32_vector(e, hi, width / 2), ""),
+        LLVMBuildShuffleVector(e->b, x, undef, emit_i32_vector(e, lo, width / 2), ""), "");
+  }
+  if (n == 1)
+    return LLVMBuildExtractElement(e->b, x, emit_i32(e, 0), "");
+  return LLVMBuildFAdd(e->b, LLVMBuildExtractElement(e->b, x, emit_i32(e, 0), ""),
+                       LLVMBuildExtractElement(e->b, x, emit_i32(e, 1), ""), "");
+}

@@ -71,6 +71,11 @@ LLVMValueRef emit_fma(emitter *e, LLVMValueRef a, LLVMValueRef x, LLVMValueRef c
  * the results are the interpreter's. */
 LLVMValueRef emit_libm(emitter *e, const char *name, LLVMValueRef x);
 
+/* The sum of a <n x float> (n a power of two, at most 16) in the order of ggml's x86 horizontal
+ * sums (hsum_float_8, _mm512_reduce_add_ps as simd_sum16 writes it): the upper half added to the
+ * lower half until two lanes are left, then lane 0 + lane 1. */
+LLVMValueRef emit_hsum(emitter *e, LLVMValueRef v, unsigned n);
+
 /* A variable of type t (a stack slot in the entry block) holding init. */
 LLVMValueRef emit_var(emitter *e, LLVMTypeRef t, LLVMValueRef init);
 LLVMValueRef emit_get(emitter *e, LLVMTypeRef t, LLVMValueRef var);

@@ -486,6 +486,7 @@ typedef struct matmul_job {
   ir_dtype b_type;
   interp_gemv_fn gemv;   /* a target's compiled kernel for a_rows, or NULL */
   interp_gemm4_fn gemm4; /* the same for four rows at once, or NULL */
+  interp_fgemm_fn fgemm; /* a target's compiled float matmul of b's f16 rows, or NULL */
   /* llama.cpp's tinyBLAS kernels (simd_dot16 order) take the float matmuls: a rounded to f16
    * (f16 weights, and attention's q and probabilities against the f16 KV cache) or an f32
    * weight */
@@ -561,11 +562,30 @@ static void matmul_range_qdot(matmul_job *job, uint64_t first, uint64_t last) {
   qdot_row_free(&w);
 }
 
+/* Weight rows [first, last) of a float matmul by the target's kernel, in blocks small enough
+ * for the cache: a tile of weight rows against a block of activation rows at a time. */
+static void matmul_range_fgemm(matmul_job *job, uint64_t first, uint64_t last) {
+  enum { TILE = 64, BLOCK = 48 };
+  uint64_t bytes = row_bytes(job->b_type, job->k);
+  for (uint64_t tile = first; tile < last; tile += TILE) {
+    int64_t rows = (int64_t)(last - tile < TILE ? last - tile : TILE);
+    for (int64_t m = 0; m < job->m; m += BLOCK) {
+      int64_t block = job->m - m < BLOCK ? job->m - m : BLOCK;
+      job->fgemm(job->b->rows + tile * bytes, (int64_t)bytes, rows, job->a->f + m * job->k, job->k,
+                 block, job->k, job->m == 1, job->y->f + m * job->n + (int64_t)tile, job->n);
+    }
+  }
+}
+
 static void matmul_range(void *ctx, uint64_t first, uint64_t last, int worker) {
   (void)worker;
   matmul_job *job = ctx;
   if (job->a_rows) {
     matmul_range_qdot(job, first, last);
+    return;
+  }
+  if (job->fgemm) {
+    matmul_range_fgemm(job, first, last);
     return;
   }
   float *tmp = job->b->f ? NULL : rt_malloc((size_t)job->k * sizeof(float));
@@ -654,6 +674,12 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
   if (st == CHORD_OK && job.a_rows && s->kernels && b->rows) {
     job.gemv = s->kernels->gemv[b->row_type][qdot_tiled(b->row_type, job.m)];
     job.gemm4 = s->kernels->gemm4[b->row_type][qdot_tiled(b->row_type, job.m)];
+  }
+  /* an f16 weight read in place against an activation rounded to f16 (float_lanes) */
+  if (st == CHORD_OK && !job.a_rows && s->kernels && b->rows && b->rank == 2 && job.float_lanes &&
+      !job.k_padded && job.k > 0 && job.k % INTERP_FGEMM_K_MULTIPLE == 0) {
+    job.b_type = b->row_type;
+    job.fgemm = s->kernels->fgemm[b->row_type];
   }
   if (st == CHORD_OK) {
     uint64_t items = (uint64_t)(job.a_batches * job.n);

@@ -49,9 +49,17 @@ typedef void (*interp_gemm4_fn)(const uint8_t *w, int64_t row_bytes, int64_t row
                                 const int8_t *const *a_q, const float *const *a_d,
                                 const int16_t *const *a_s16, const int16_t *const *a_s32, int64_t k,
                                 float *y, int64_t y_stride);
+/* The float matmul of an f16 weight read in place (codegen/llvm/emit_fdot.h): y[j * y_stride + r]
+ * for weight rows r < rows and activation rows j < m (a + j * a_stride, f32), each value exactly
+ * simd_dot64's (one_row) or simd_dot16's; k a positive multiple of INTERP_FGEMM_K_MULTIPLE. */
+typedef void (*interp_fgemm_fn)(const uint8_t *w, int64_t row_bytes, int64_t rows, const float *a,
+                                int64_t a_stride, int64_t m, int64_t k, bool one_row, float *y,
+                                int64_t y_stride);
+#define INTERP_FGEMM_K_MULTIPLE 64
 typedef struct interp_kernels {
   interp_gemv_fn gemv[IR_DTYPE_COUNT][2];
   interp_gemm4_fn gemm4[IR_DTYPE_COUNT][2]; /* NULL: gemv row by row */
+  interp_fgemm_fn fgemm[IR_DTYPE_COUNT];    /* by weight type; NULL: the interpreter's C */
   /* node[i] runs value i of the graph, or is NULL (the interpreter's C); n_nodes entries */
   const interp_node_fn *node;
   uint32_t n_nodes;
