@@ -135,16 +135,25 @@ static LLVMValueRef dot4(emitter *e, LLVMValueRef levels, bool w_unsigned, const
   return emit_intrinsic(e, "llvm.x86.avx2.pmadd.wd", NULL, quad_args, 2);
 }
 
-/* acc + the eight lanes of dot4(levels, a) times scales (lane l's sub-block scale), for the
- * K-quants' unsigned levels: the same integer in every lane as dot4 then a multiply, exact. On x86
- * the scale goes into the 16-bit step (pmaddubsw's pairs times the scale by pmaddwd, or VNNI's
+/* acc + the eight lanes of dot4(levels, a) times the sub-block scales, for the K-quants'
+ * unsigned levels: pairs (<16 x i16>) holds lane l's scale in elements 2l and 2l + 1, one per
+ * pair of products. The same integer in every lane as dot4 then a multiply, exact. On x86 the
+ * scale goes into the 16-bit step (pmaddubsw's pairs times the scale by pmaddwd, or VNNI's
  * vpdpwssd accumulating them), which spares the 32-bit multiply (vpmulld, two uops and the
  * kernel's bottleneck) and the add: no pair reaches i16 (levels <= 63, |a| <= 127) and no lane
  * i32 (two pairs times a scale of at most 128, summed over eight chunks). */
-static LLVMValueRef scaled_dot4(emitter *e, LLVMValueRef levels, LLVMValueRef scales,
+static LLVMValueRef scaled_dot4(emitter *e, LLVMValueRef levels, LLVMValueRef pairs_scale,
                                 const operands *o, LLVMValueRef index, LLVMValueRef acc) {
   LLVMTypeRef v8i32 = emit_vec(e->i32, 8);
   if (e->isa == EMIT_ISA_GENERIC) {
+    int even[8];
+    for (int l = 0; l < 8; l++)
+      even[l] = 2 * l;
+    LLVMValueRef scales =
+        LLVMBuildSExt(e->b,
+                      LLVMBuildShuffleVector(e->b, pairs_scale, LLVMGetUndef(emit_vec(e->i16, 16)),
+                                             emit_i32_vector(e, even, 8), ""),
+                      v8i32, "");
     LLVMValueRef part = LLVMBuildMul(e->b, dot4(e, levels, true, o, index), scales, "");
     return acc ? LLVMBuildAdd(e->b, acc, part, "") : part;
   }
@@ -152,21 +161,50 @@ static LLVMValueRef scaled_dot4(emitter *e, LLVMValueRef levels, LLVMValueRef sc
   LLVMValueRef pair_args[2] = {LLVMBuildTrunc(e->b, levels, v32i8, ""),
                                emit_load(e, v32i8, emit_gep(e, e->i8, o->a_q, index))};
   LLVMValueRef pairs = emit_intrinsic(e, "llvm.x86.avx2.pmadd.ub.sw", NULL, pair_args, 2);
-  int twice[16];
-  for (int i = 0; i < 16; i++)
-    twice[i] = i / 2; /* both pairs of lane l get lane l's scale */
-  LLVMValueRef s16 = LLVMBuildTrunc(e->b, scales, emit_vec(e->i16, 8), "");
-  s16 = LLVMBuildShuffleVector(e->b, s16, LLVMGetUndef(emit_vec(e->i16, 8)),
-                               emit_i32_vector(e, twice, 16), "");
   if (e->isa == EMIT_ISA_VNNI) {
     LLVMValueRef args[3] = {acc ? acc : LLVMConstNull(v8i32),
                             LLVMBuildBitCast(e->b, pairs, v8i32, ""),
-                            LLVMBuildBitCast(e->b, s16, v8i32, "")};
+                            LLVMBuildBitCast(e->b, pairs_scale, v8i32, "")};
     return emit_intrinsic(e, "llvm.x86.avx512.vpdpwssd.256", NULL, args, 3);
   }
-  LLVMValueRef quad_args[2] = {pairs, s16};
+  LLVMValueRef quad_args[2] = {pairs, pairs_scale};
   LLVMValueRef part = emit_intrinsic(e, "llvm.x86.avx2.pmadd.wd", NULL, quad_args, 2);
   return acc ? LLVMBuildAdd(e->b, acc, part, "") : part;
+}
+
+/* Lane i of two <n x i16> (n 8 or 16): x[2i] * y[2i] + x[2i + 1] * y[2i + 1] as i32, exact
+ * (pmaddwd on x86). */
+static LLVMValueRef pair_dot(emitter *e, LLVMValueRef x, LLVMValueRef y, unsigned n) {
+  if (e->isa != EMIT_ISA_GENERIC) {
+    LLVMValueRef args[2] = {x, y};
+    return emit_intrinsic(e, n == 8 ? "llvm.x86.sse2.pmadd.wd" : "llvm.x86.avx2.pmadd.wd", NULL,
+                          args, 2);
+  }
+  LLVMTypeRef wide = emit_vec(e->i32, n);
+  LLVMValueRef p =
+      LLVMBuildMul(e->b, LLVMBuildSExt(e->b, x, wide, ""), LLVMBuildSExt(e->b, y, wide, ""), "");
+  int even[8], odd[8];
+  for (unsigned i = 0; i < n / 2; i++)
+    even[i] = (int)(2 * i), odd[i] = (int)(2 * i + 1);
+  LLVMValueRef undef = LLVMGetUndef(wide);
+  return LLVMBuildAdd(
+      e->b, LLVMBuildShuffleVector(e->b, p, undef, emit_i32_vector(e, even, n / 2), ""),
+      LLVMBuildShuffleVector(e->b, p, undef, emit_i32_vector(e, odd, n / 2), ""), "");
+}
+
+/* <16 x i16> whose elements 0..7 are v's element first and 8..15 its element second. */
+static LLVMValueRef two_halves(emitter *e, LLVMValueRef v, int first, int second) {
+  int pick[16];
+  for (int p = 0; p < 16; p++)
+    pick[p] = p < 8 ? first : second;
+  return LLVMBuildShuffleVector(e->b, v, LLVMGetUndef(LLVMTypeOf(v)), emit_i32_vector(e, pick, 16),
+                                "");
+}
+
+/* n consecutive i16 of an activation's sums (per_block of them per block) from block i. */
+static LLVMValueRef act_sums(emitter *e, LLVMValueRef sums, int per_block, LLVMValueRef i,
+                             unsigned n) {
+  return emit_load(e, emit_vec(e->i16, n), emit_gep(e, e->i16, sums, emit_mul64(e, i, per_block)));
 }
 
 /* 32-element types against q8_0: fma(d_w * d_a, lanes, acc) per block. */
@@ -181,64 +219,30 @@ static void block_32(emitter *e, const qdot_kind *k, const operands *o, LLVMValu
                         LLVMBuildSIToFP(e->b, lanes, emit_vec(e->f32, 8), ""), acc->lanes);
 }
 
-/* A byte of the weight block as i32. */
-static LLVMValueRef byte_at(emitter *e, LLVMValueRef blk, int offset, bool sign) {
-  LLVMValueRef v = emit_load(e, e->i8, emit_byte_ptr(e, blk, offset));
-  return sign ? LLVMBuildSExt(e->b, v, e->i32, "") : LLVMBuildZExt(e->b, v, e->i32, "");
-}
-
-static LLVMValueRef and_c(emitter *e, LLVMValueRef x, int m) {
-  return LLVMBuildAnd(e->b, x, emit_i32(e, m), "");
-}
-static LLVMValueRef shr_c(emitter *e, LLVMValueRef x, int n) {
-  return LLVMBuildLShr(e->b, x, emit_i32(e, n), "");
-}
-static LLVMValueRef shl_c(emitter *e, LLVMValueRef x, int n) {
-  return LLVMBuildShl(e->b, x, emit_i32(e, n), "");
-}
-
-/* Eight i32 scalars as <8 x i32>. */
-static LLVMValueRef vector_of(emitter *e, LLVMValueRef *x) {
-  LLVMValueRef v = LLVMGetUndef(emit_vec(e->i32, 8));
-  for (int l = 0; l < 8; l++)
-    v = LLVMBuildInsertElement(e->b, v, x[l], emit_i32(e, l), "");
-  return v;
-}
-
-/* sum of weights[s] * sums[i * per_block + s] for s in [first, first + count): the activation's
- * i16 sums of 16 or 32 levels times the weight's integer scales or mins. */
-static LLVMValueRef weighted_sum(emitter *e, LLVMValueRef sums, int per_block, LLVMValueRef i,
-                                 int first, int count, const LLVMValueRef *weights) {
-  LLVMValueRef total = NULL;
-  for (int s = first; s < first + count; s++) {
-    LLVMValueRef at = emit_add64(e, emit_mul64(e, i, per_block), s);
-    LLVMValueRef sum =
-        LLVMBuildSExt(e->b, emit_load(e, e->i16, emit_gep(e, e->i16, sums, at)), e->i32, "");
-    LLVMValueRef p = LLVMBuildMul(e->b, weights[s], sum, "");
-    total = total ? LLVMBuildAdd(e->b, total, p, "") : p;
-  }
-  return total;
+/* An i16 vector of constants. */
+static LLVMValueRef i16_vector(emitter *e, const int *values, unsigned n) {
+  LLVMValueRef c[16];
+  for (unsigned l = 0; l < n; l++)
+    c[l] = LLVMConstInt(e->i16, (uint64_t)values[l], 0);
+  return LLVMConstVector(c, n);
 }
 
 /* The K-quant super-block's integer lanes (levels times sub-block scales, summed per lane over
- * its eight chunks), then the float steps of the per-row or the tiled order. */
+ * its eight chunks), then the float steps of the per-row or the tiled order. min_products (q4_K)
+ * holds lane m = min[2m] * s32[2m] + min[2m + 1] * s32[2m + 1], the activation's sums of 32
+ * times the weight's mins, exact. */
 static void finish_super_block(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
                                LLVMValueRef lanes, LLVMValueRef d_w, LLVMValueRef dmin_w,
-                               const LLVMValueRef *mins, bool tiled, accumulators *acc) {
+                               LLVMValueRef min_products, bool tiled, accumulators *acc) {
   LLVMValueRef d_a = emit_load(e, e->f32, emit_gep(e, e->f32, o->a_d, i));
   if (!tiled) {
     LLVMValueRef d = LLVMBuildFMul(e->b, d_a, d_w, "");
     acc->lanes = emit_fma(e, emit_splat(e, d, e->f32, 8),
                           LLVMBuildSIToFP(e->b, lanes, emit_vec(e->f32, 8), ""), acc->lanes);
     if (k->mins) { /* lane m: sub-blocks 2m and 2m+1, min times the activation's sum of 32 */
-      LLVMValueRef prod = LLVMGetUndef(emit_vec(e->i32, 4));
-      for (int m = 0; m < 4; m++) {
-        LLVMValueRef p = weighted_sum(e, o->a_s32, 8, i, 2 * m, 2, mins);
-        prod = LLVMBuildInsertElement(e->b, prod, p, emit_i32(e, m), "");
-      }
       LLVMValueRef dmin = LLVMBuildFNeg(e->b, LLVMBuildFMul(e->b, d_a, dmin_w, ""), "");
       acc->mins = emit_fma(e, emit_splat(e, dmin, e->f32, 4),
-                           LLVMBuildSIToFP(e->b, prod, emit_vec(e->f32, 4), ""), acc->mins);
+                           LLVMBuildSIToFP(e->b, min_products, emit_vec(e->f32, 4), ""), acc->mins);
     }
     return;
   }
@@ -246,51 +250,75 @@ static void finish_super_block(emitter *e, const qdot_kind *k, const operands *o
   LLVMValueRef s1 = emit_intrinsic(e, "llvm.vector.reduce.add", emit_vec(e->i32, 8), &lanes, 1);
   LLVMValueRef res = LLVMBuildFMul(e->b, d_w, LLVMBuildSIToFP(e->b, s1, e->f32, ""), "");
   if (k->mins) {
-    LLVMValueRef s2 = weighted_sum(e, o->a_s32, 8, i, 0, 8, mins);
+    LLVMValueRef s2 =
+        emit_intrinsic(e, "llvm.vector.reduce.add", emit_vec(e->i32, 4), &min_products, 1);
     res = emit_fma(e, LLVMBuildFNeg(e->b, dmin_w, ""), LLVMBuildSIToFP(e->b, s2, e->f32, ""), res);
   }
   acc->sum = emit_fma(e, d_a, res, acc->sum);
 }
 
-/* q4_K (144 bytes: d, dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles). */
+/* q4_K (144 bytes: d, dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles). The
+ * scales and mins are unpacked as two <8 x i16> by vector operations (bytes b = 4..15 of the
+ * block; j < 4: scale b[j] & 63, min b[j + 4] & 63; j >= 4: scale b[j + 4] & 15 | (b[j - 4] >> 6)
+ * << 4, min b[j + 4] >> 4 | (b[j] >> 6) << 4), as ggml's kernel unpacks them with masks. */
 static void block_q4_k(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
                        bool tiled, accumulators *acc) {
   LLVMValueRef wblk = emit_gep(e, e->i8, o->w, emit_mul64(e, i, k->block_bytes));
-  LLVMValueRef b[12], scale[8], min[8];
-  for (int j = 0; j < 12; j++)
-    b[j] = byte_at(e, wblk, 4 + j, false);
-  for (int j = 0; j < 8; j++) {
-    if (j < 4) {
-      scale[j] = and_c(e, b[j], 63);
-      min[j] = and_c(e, b[j + 4], 63);
-    } else {
-      scale[j] = LLVMBuildOr(e->b, and_c(e, b[j + 4], 15), shl_c(e, shr_c(e, b[j - 4], 6), 4), "");
-      min[j] = LLVMBuildOr(e->b, shr_c(e, b[j + 4], 4), shl_c(e, shr_c(e, b[j], 6), 4), "");
-    }
-  }
+  LLVMTypeRef v8i16 = emit_vec(e->i16, 8);
+  LLVMValueRef bytes = emit_load(e, emit_vec(e->i8, 12), emit_byte_ptr(e, wblk, 4));
+  LLVMValueRef undef = LLVMGetUndef(emit_vec(e->i8, 12));
+  /* low: the bytes holding each value's low bits; high: those holding its top two (j >= 4) */
+  static const int scale_low[8] = {0, 1, 2, 3, 8, 9, 10, 11},
+                   scale_high[8] = {0, 1, 2, 3, 0, 1, 2, 3};
+  static const int min_low[8] = {4, 5, 6, 7, 8, 9, 10, 11}, min_high[8] = {4, 5, 6, 7, 4, 5, 6, 7};
+  static const int low_mask[8] = {63, 63, 63, 63, 15, 15, 15, 15};
+  static const int high_mask[8] = {0, 0, 0, 0, 48, 48, 48, 48};
+  static const int min_shift[8] = {0, 0, 0, 0, 4, 4, 4, 4};
+  LLVMValueRef pick[4];
+  const int *sel[4] = {scale_low, scale_high, min_low, min_high};
+  for (int p = 0; p < 4; p++)
+    pick[p] = LLVMBuildZExt(
+        e->b, LLVMBuildShuffleVector(e->b, bytes, undef, emit_i32_vector(e, sel[p], 8), ""), v8i16,
+        "");
+  LLVMValueRef six = i16_vector(e, (const int[8]){6, 6, 6, 6, 6, 6, 6, 6}, 8);
+  LLVMValueRef four = i16_vector(e, (const int[8]){4, 4, 4, 4, 4, 4, 4, 4}, 8);
+  LLVMValueRef high_s =
+      LLVMBuildAnd(e->b, LLVMBuildShl(e->b, LLVMBuildLShr(e->b, pick[1], six, ""), four, ""),
+                   i16_vector(e, high_mask, 8), "");
+  LLVMValueRef high_m =
+      LLVMBuildAnd(e->b, LLVMBuildShl(e->b, LLVMBuildLShr(e->b, pick[3], six, ""), four, ""),
+                   i16_vector(e, high_mask, 8), "");
+  LLVMValueRef scales =
+      LLVMBuildOr(e->b, LLVMBuildAnd(e->b, pick[0], i16_vector(e, low_mask, 8), ""), high_s, "");
+  LLVMValueRef mins =
+      LLVMBuildOr(e->b,
+                  LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, pick[2], i16_vector(e, min_shift, 8), ""),
+                               i16_vector(e, low_mask, 8), ""),
+                  high_m, "");
   LLVMValueRef lanes = NULL;
   for (int c = 0; c < 8; c++) { /* chunk c: low (c even) or high nibbles of 32 bytes */
-    LLVMValueRef bytes = LLVMBuildZExt(
+    LLVMValueRef q = LLVMBuildZExt(
         e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, wblk, 16 + 32 * (c / 2))),
         emit_vec(e->i32, 32), "");
-    LLVMValueRef levels = c % 2 ? LLVMBuildLShr(e->b, bytes, emit_splat_i32(e, 4, 32), "")
-                                : LLVMBuildAnd(e->b, bytes, emit_splat_i32(e, 15, 32), "");
+    LLVMValueRef levels = c % 2 ? LLVMBuildLShr(e->b, q, emit_splat_i32(e, 4, 32), "")
+                                : LLVMBuildAnd(e->b, q, emit_splat_i32(e, 15, 32), "");
     LLVMValueRef a_index = emit_add64(e, emit_mul64(e, i, 256), 32 * c);
-    lanes = scaled_dot4(e, levels, emit_splat(e, scale[c], e->i32, 8), o, a_index, lanes);
+    lanes = scaled_dot4(e, levels, two_halves(e, scales, c, c), o, a_index, lanes);
   }
+  LLVMValueRef min_products = pair_dot(e, mins, act_sums(e, o->a_s32, 8, i, 8), 8);
   finish_super_block(e, k, o, i, lanes, load_f16(e, wblk), load_f16(e, emit_byte_ptr(e, wblk, 2)),
-                     min, tiled, acc);
+                     min_products, tiled, acc);
 }
 
 /* q6_K (210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 signed scales, d). Levels
  * unsigned; the -32 comes off each lane through the activation's sums of 16, as ggml's kernel
- * takes it. */
+ * takes it: lane l loses 32 * (sc[2l] * s16[2l] + sc[2l + 1] * s16[2l + 1]). */
 static void block_q6_k(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
                        bool tiled, accumulators *acc) {
   LLVMValueRef wblk = emit_gep(e, e->i8, o->w, emit_mul64(e, i, k->block_bytes));
-  LLVMValueRef sc[16];
-  for (int s = 0; s < 16; s++)
-    sc[s] = byte_at(e, wblk, 192 + s, true);
+  LLVMValueRef sc =
+      LLVMBuildSExt(e->b, emit_load(e, emit_vec(e->i8, 16), emit_byte_ptr(e, wblk, 192)),
+                    emit_vec(e->i16, 16), "");
   LLVMValueRef lanes = NULL;
   for (int c = 0; c < 8; c++) {
     int half = c / 4, t = c % 4;
@@ -309,17 +337,11 @@ static void block_q6_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
                      emit_splat_i32(e, 4, 32), "");
     LLVMValueRef levels = LLVMBuildOr(e->b, low, high, "");
     LLVMValueRef a_index = emit_add64(e, emit_mul64(e, i, 256), 32 * c);
-    LLVMValueRef scales[8];
-    for (int l = 0; l < 8; l++)
-      scales[l] = sc[2 * c + l / 4];
-    lanes = scaled_dot4(e, levels, vector_of(e, scales), o, a_index, lanes);
+    /* lanes 0..3 (pairs 0..7) take sub-block 2c, lanes 4..7 sub-block 2c + 1 */
+    lanes = scaled_dot4(e, levels, two_halves(e, sc, 2 * c, 2 * c + 1), o, a_index, lanes);
   }
-  LLVMValueRef bias[8];
-  for (int l = 0; l < 8; l++) {
-    LLVMValueRef t = weighted_sum(e, o->a_s16, 16, i, 2 * l, 2, sc);
-    bias[l] = shl_c(e, t, 5); /* times 32 */
-  }
-  lanes = LLVMBuildSub(e->b, lanes, vector_of(e, bias), "");
+  LLVMValueRef bias = pair_dot(e, sc, act_sums(e, o->a_s16, 16, i, 16), 16);
+  lanes = LLVMBuildSub(e->b, lanes, LLVMBuildShl(e->b, bias, emit_splat_i32(e, 5, 8), ""), "");
   finish_super_block(e, k, o, i, lanes, load_f16(e, emit_byte_ptr(e, wblk, 208)), NULL, NULL, tiled,
                      acc);
 }
