@@ -113,15 +113,13 @@ static LLVMValueRef dot4(emitter *e, LLVMValueRef levels, bool w_unsigned, const
   LLVMTypeRef v32i8 = emit_vec(e->i8, 32), v8i32 = emit_vec(e->i32, 8);
   LLVMValueRef w = LLVMBuildTrunc(e->b, levels, v32i8, "");
   LLVMValueRef a = emit_load(e, v32i8, emit_gep(e, e->i8, o->a_q, index));
-  if (!w_unsigned) {
-    LLVMValueRef zero = LLVMConstNull(v32i8);
-    LLVMValueRef negative = LLVMBuildICmp(e->b, LLVMIntSLT, w, zero, "");
-    LLVMValueRef is_zero = LLVMBuildICmp(e->b, LLVMIntEQ, w, zero, "");
-    a = LLVMBuildSelect(e->b, negative, LLVMBuildSub(e->b, zero, a, ""),
-                        LLVMBuildSelect(e->b, is_zero, zero, a, ""), "");
-    w = LLVMBuildSelect(e->b, negative, LLVMBuildSub(e->b, zero, w, ""), w, "");
+  if (!w_unsigned) { /* vpsignb and vpabsb, as ggml's kernels */
+    LLVMValueRef sign_args[2] = {a, w};
+    a = emit_intrinsic(e, "llvm.x86.avx2.psign.b", NULL, sign_args, 2);
+    LLVMValueRef abs_args[2] = {w, LLVMConstInt(e->i1, 0, 0)};
+    w = emit_intrinsic(e, "llvm.abs", v32i8, abs_args, 2);
   }
-  if (e->isa == EMIT_ISA_VNNI) {
+  if (e->isa >= EMIT_ISA_VNNI) {
     LLVMValueRef args[3] = {LLVMConstNull(v8i32), LLVMBuildBitCast(e->b, w, v8i32, ""),
                             LLVMBuildBitCast(e->b, a, v8i32, "")};
     return emit_intrinsic(e, "llvm.x86.avx512.vpdpbusd.256", NULL, args, 3);
@@ -161,7 +159,7 @@ static LLVMValueRef scaled_dot4(emitter *e, LLVMValueRef levels, LLVMValueRef pa
   LLVMValueRef pair_args[2] = {LLVMBuildTrunc(e->b, levels, v32i8, ""),
                                emit_load(e, v32i8, emit_gep(e, e->i8, o->a_q, index))};
   LLVMValueRef pairs = emit_intrinsic(e, "llvm.x86.avx2.pmadd.ub.sw", NULL, pair_args, 2);
-  if (e->isa == EMIT_ISA_VNNI) {
+  if (e->isa >= EMIT_ISA_VNNI) {
     LLVMValueRef args[3] = {acc ? acc : LLVMConstNull(v8i32),
                             LLVMBuildBitCast(e->b, pairs, v8i32, ""),
                             LLVMBuildBitCast(e->b, pairs_scale, v8i32, "")};
@@ -217,6 +215,54 @@ static void block_32(emitter *e, const qdot_kind *k, const operands *o, LLVMValu
   LLVMValueRef d = LLVMBuildFMul(e->b, load_f16(e, wblk), d_a, "");
   acc->lanes = emit_fma(e, emit_splat(e, d, e->f32, 8),
                         LLVMBuildSIToFP(e->b, lanes, emit_vec(e->f32, 8), ""), acc->lanes);
+}
+
+/* A super-block's integer lanes, summed over its chunks: two <8 x i32> (even and odd chunks)
+ * or, on AVX-512, one <16 x i32> whose halves are a pair of chunks. Added up at the end (lanes_of_
+ * chunks), every lane holds the same exact integer either way. */
+typedef struct chunk_lanes {
+  LLVMValueRef even, odd, wide;
+} chunk_lanes;
+
+static LLVMValueRef concat(emitter *e, LLVMValueRef x, LLVMValueRef y, unsigned n) {
+  int order[64];
+  for (unsigned l = 0; l < 2 * n; l++)
+    order[l] = (int)l;
+  return LLVMBuildShuffleVector(e->b, x, y, emit_i32_vector(e, order, 2 * n), "");
+}
+
+/* Chunks c (levels0, pair scales scales0) and c + 1 against the activation's 64 levels at index:
+ * scaled_dot4 of each, or on AVX-512 one 64-byte vpmaddubsw and one vpdpwssd for both. */
+static void scaled_dot4_pair(emitter *e, LLVMValueRef levels0, LLVMValueRef levels1,
+                             LLVMValueRef scales0, LLVMValueRef scales1, const operands *o,
+                             LLVMValueRef index, chunk_lanes *acc) {
+  if (e->isa != EMIT_ISA_AVX512) {
+    acc->even = scaled_dot4(e, levels0, scales0, o, index, acc->even);
+    acc->odd = scaled_dot4(e, levels1, scales1, o, emit_add64(e, index, 32), acc->odd);
+    return;
+  }
+  LLVMTypeRef v32i8 = emit_vec(e->i8, 32), v16i32 = emit_vec(e->i32, 16);
+  LLVMValueRef w = concat(e, LLVMBuildTrunc(e->b, levels0, v32i8, ""),
+                          LLVMBuildTrunc(e->b, levels1, v32i8, ""), 32);
+  LLVMValueRef pair_args[2] = {
+      w, emit_load(e, emit_vec(e->i8, 64), emit_gep(e, e->i8, o->a_q, index))};
+  LLVMValueRef pairs = emit_intrinsic(e, "llvm.x86.avx512.pmaddubs.w.512", NULL, pair_args, 2);
+  LLVMValueRef args[3] = {acc->wide ? acc->wide : LLVMConstNull(v16i32),
+                          LLVMBuildBitCast(e->b, pairs, v16i32, ""),
+                          LLVMBuildBitCast(e->b, concat(e, scales0, scales1, 16), v16i32, "")};
+  acc->wide = emit_intrinsic(e, "llvm.x86.avx512.vpdpwssd.512", NULL, args, 3);
+}
+
+static LLVMValueRef lanes_of_chunks(emitter *e, const chunk_lanes *acc) {
+  if (!acc->wide)
+    return LLVMBuildAdd(e->b, acc->even, acc->odd, "");
+  int lo[8], hi[8];
+  for (int l = 0; l < 8; l++)
+    lo[l] = l, hi[l] = l + 8;
+  LLVMValueRef undef = LLVMGetUndef(LLVMTypeOf(acc->wide));
+  return LLVMBuildAdd(
+      e->b, LLVMBuildShuffleVector(e->b, acc->wide, undef, emit_i32_vector(e, lo, 8), ""),
+      LLVMBuildShuffleVector(e->b, acc->wide, undef, emit_i32_vector(e, hi, 8), ""), "");
 }
 
 /* An i16 vector of constants. */
@@ -295,19 +341,39 @@ static void block_q4_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
                   LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, pick[2], i16_vector(e, min_shift, 8), ""),
                                i16_vector(e, low_mask, 8), ""),
                   high_m, "");
-  LLVMValueRef lanes = NULL;
-  for (int c = 0; c < 8; c++) { /* chunk c: low (c even) or high nibbles of 32 bytes */
-    LLVMValueRef q = LLVMBuildZExt(
-        e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, wblk, 16 + 32 * (c / 2))),
-        emit_vec(e->i32, 32), "");
-    LLVMValueRef levels = c % 2 ? LLVMBuildLShr(e->b, q, emit_splat_i32(e, 4, 32), "")
-                                : LLVMBuildAnd(e->b, q, emit_splat_i32(e, 15, 32), "");
-    LLVMValueRef a_index = emit_add64(e, emit_mul64(e, i, 256), 32 * c);
-    lanes = scaled_dot4(e, levels, two_halves(e, scales, c, c), o, a_index, lanes);
+  chunk_lanes chunks = {0};
+  for (int c = 0; c < 8; c += 2) { /* chunks c and c + 1: the low and high nibbles of 32 bytes */
+    LLVMValueRef q =
+        LLVMBuildZExt(e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, wblk, 16 + 16 * c)),
+                      emit_vec(e->i32, 32), "");
+    scaled_dot4_pair(e, LLVMBuildAnd(e->b, q, emit_splat_i32(e, 15, 32), ""),
+                     LLVMBuildLShr(e->b, q, emit_splat_i32(e, 4, 32), ""),
+                     two_halves(e, scales, c, c), two_halves(e, scales, c + 1, c + 1), o,
+                     emit_add64(e, emit_mul64(e, i, 256), 32 * c), &chunks);
   }
+  LLVMValueRef lanes = lanes_of_chunks(e, &chunks);
   LLVMValueRef min_products = pair_dot(e, mins, act_sums(e, o->a_s32, 8, i, 8), 8);
   finish_super_block(e, k, o, i, lanes, load_f16(e, wblk), load_f16(e, emit_byte_ptr(e, wblk, 2)),
                      min_products, tiled, acc);
+}
+
+/* q6_K's chunk c (32 elements): low nibbles | high bit pairs << 4, unsigned. */
+static LLVMValueRef levels_q6_k(emitter *e, LLVMValueRef wblk, int c) {
+  int half = c / 4, t = c % 4;
+  LLVMValueRef low = LLVMBuildZExt(
+      e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, wblk, 64 * half + (t & 1) * 32)),
+      emit_vec(e->i32, 32), "");
+  low = t < 2 ? LLVMBuildAnd(e->b, low, emit_splat_i32(e, 15, 32), "")
+              : LLVMBuildLShr(e->b, low, emit_splat_i32(e, 4, 32), "");
+  LLVMValueRef high = LLVMBuildZExt(
+      e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, wblk, 128 + 32 * half)),
+      emit_vec(e->i32, 32), "");
+  high =
+      LLVMBuildShl(e->b,
+                   LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, high, emit_splat_i32(e, 2 * t, 32), ""),
+                                emit_splat_i32(e, 3, 32), ""),
+                   emit_splat_i32(e, 4, 32), "");
+  return LLVMBuildOr(e->b, low, high, "");
 }
 
 /* q6_K (210 bytes: 128 bytes of low nibbles, 64 of high bit pairs, 16 signed scales, d). Levels
@@ -319,27 +385,14 @@ static void block_q6_k(emitter *e, const qdot_kind *k, const operands *o, LLVMVa
   LLVMValueRef sc =
       LLVMBuildSExt(e->b, emit_load(e, emit_vec(e->i8, 16), emit_byte_ptr(e, wblk, 192)),
                     emit_vec(e->i16, 16), "");
-  LLVMValueRef lanes = NULL;
-  for (int c = 0; c < 8; c++) {
-    int half = c / 4, t = c % 4;
-    LLVMValueRef low = LLVMBuildZExt(
-        e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, wblk, 64 * half + (t & 1) * 32)),
-        emit_vec(e->i32, 32), "");
-    low = t < 2 ? LLVMBuildAnd(e->b, low, emit_splat_i32(e, 15, 32), "")
-                : LLVMBuildLShr(e->b, low, emit_splat_i32(e, 4, 32), "");
-    LLVMValueRef high = LLVMBuildZExt(
-        e->b, emit_load(e, emit_vec(e->i8, 32), emit_byte_ptr(e, wblk, 128 + 32 * half)),
-        emit_vec(e->i32, 32), "");
-    high =
-        LLVMBuildShl(e->b,
-                     LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, high, emit_splat_i32(e, 2 * t, 32), ""),
-                                  emit_splat_i32(e, 3, 32), ""),
-                     emit_splat_i32(e, 4, 32), "");
-    LLVMValueRef levels = LLVMBuildOr(e->b, low, high, "");
-    LLVMValueRef a_index = emit_add64(e, emit_mul64(e, i, 256), 32 * c);
-    /* lanes 0..3 (pairs 0..7) take sub-block 2c, lanes 4..7 sub-block 2c + 1 */
-    lanes = scaled_dot4(e, levels, two_halves(e, sc, 2 * c, 2 * c + 1), o, a_index, lanes);
+  chunk_lanes chunks = {0};
+  for (int c = 0; c < 8; c += 2) {
+    /* lanes 0..3 (pairs 0..7) of chunk c take sub-block 2c, lanes 4..7 sub-block 2c + 1 */
+    scaled_dot4_pair(e, levels_q6_k(e, wblk, c), levels_q6_k(e, wblk, c + 1),
+                     two_halves(e, sc, 2 * c, 2 * c + 1), two_halves(e, sc, 2 * c + 2, 2 * c + 3),
+                     o, emit_add64(e, emit_mul64(e, i, 256), 32 * c), &chunks);
   }
+  LLVMValueRef lanes = lanes_of_chunks(e, &chunks);
   LLVMValueRef bias = pair_dot(e, sc, act_sums(e, o->a_s16, 16, i, 16), 16);
   lanes = LLVMBuildSub(e->b, lanes, LLVMBuildShl(e->b, bias, emit_splat_i32(e, 5, 8), ""), "");
   finish_super_block(e, k, o, i, lanes, load_f16(e, emit_byte_ptr(e, wblk, 208)), NULL, NULL, tiled,

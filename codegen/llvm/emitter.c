@@ -4,6 +4,9 @@
 #include <string.h>
 
 emit_isa emit_isa_for(const jit_host *host) {
+  if (jit_host_has(host, "avx512vnni") && jit_host_has(host, "avx512vl") &&
+      jit_host_has(host, "avx512bw"))
+    return EMIT_ISA_AVX512;
   if (jit_host_has(host, "avx512vnni") && jit_host_has(host, "avx512vl"))
     return EMIT_ISA_VNNI;
   if (jit_host_has(host, "avxvnni"))

@@ -18,6 +18,8 @@ typedef enum emit_isa {
   EMIT_ISA_GENERIC,
   EMIT_ISA_AVX2, /* vpmaddubsw + vpmaddwd */
   EMIT_ISA_VNNI, /* vpdpbusd (AVX-VNNI or AVX-512 VNNI with VL) */
+  /* VNNI on 64-byte vectors (AVX-512 BW and VNNI): the K-quants take two chunks per instruction */
+  EMIT_ISA_AVX512,
 } emit_isa;
 
 /* The best the host has. */
