@@ -64,9 +64,13 @@ typedef struct operands {
 } operands;
 
 /* What a kernel accumulates: eight f32 lanes and q4_K's four min lanes (per-row order), or one
- * f32 sum (the tiled kernel's order). */
+ * f32 sum (the tiled kernel's order). With defer set, a tiled super-block only leaves its
+ * integers and the weight's scales (the fields after it) for the caller's float steps, which
+ * then run for four activation rows at once (dot_rows). */
 typedef struct accumulators {
   LLVMValueRef lanes, mins, sum;
+  bool defer;
+  LLVMValueRef ints, min_products, d_w, dmin_w;
 } accumulators;
 
 typedef struct qdot_kind {
@@ -280,6 +284,10 @@ static LLVMValueRef i16_vector(emitter *e, const int *values, unsigned n) {
 static void finish_super_block(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
                                LLVMValueRef lanes, LLVMValueRef d_w, LLVMValueRef dmin_w,
                                LLVMValueRef min_products, bool tiled, accumulators *acc) {
+  if (tiled && acc->defer) {
+    acc->ints = lanes, acc->min_products = min_products, acc->d_w = d_w, acc->dmin_w = dmin_w;
+    return;
+  }
   LLVMValueRef d_a = emit_load(e, e->f32, emit_gep(e, e->f32, o->a_d, i));
   if (!tiled) {
     LLVMValueRef d = LLVMBuildFMul(e->b, d_a, d_w, "");
@@ -425,6 +433,47 @@ void emit_qdot_name(ir_dtype weight, const char *what, char *buf, size_t size) {
   snprintf(buf, size, "chord_%s_%s", what, ir_dtype_name(weight));
 }
 
+/* The element sums of four <w x i32> (w 4 or 8) as one <4 x i32>: pairwise sums of
+ * neighbours, two vectors at a time, then within the vector (integers: exact in any order). */
+static LLVMValueRef sum_each4(emitter *e, LLVMValueRef *x, unsigned w) {
+  int even[16], odd[16];
+  for (unsigned l = 0; l < 16; l++)
+    even[l] = (int)(2 * l), odd[l] = (int)(2 * l + 1);
+  LLVMValueRef v[4] = {x[0], x[1], x[2], x[3]};
+  for (unsigned n = 4; n > 1; n /= 2) /* two vectors of width w into one of width w */
+    for (unsigned p = 0; p < n / 2; p++)
+      v[p] = LLVMBuildAdd(
+          e->b,
+          LLVMBuildShuffleVector(e->b, v[2 * p], v[2 * p + 1], emit_i32_vector(e, even, w), ""),
+          LLVMBuildShuffleVector(e->b, v[2 * p], v[2 * p + 1], emit_i32_vector(e, odd, w), ""), "");
+  for (; w > 4; w /= 2)
+    v[0] = LLVMBuildAdd(
+        e->b, LLVMBuildShuffleVector(e->b, v[0], v[0], emit_i32_vector(e, even, w / 2), ""),
+        LLVMBuildShuffleVector(e->b, v[0], v[0], emit_i32_vector(e, odd, w / 2), ""), "");
+  return v[0];
+}
+
+/* The tiled order's float steps for four activation rows against one weight row, lane j for row
+ * j: res = d_w * s1 (- dmin_w * s2 fused), sum = fma(d_a, res, sum), each lane exactly the
+ * scalar steps of finish_super_block. */
+static LLVMValueRef finish_four(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
+                                const accumulators *acc, LLVMValueRef sum) {
+  LLVMTypeRef v4f32 = emit_vec(e->f32, 4);
+  LLVMValueRef ints[4], mins[4], d_a = LLVMGetUndef(v4f32);
+  for (int j = 0; j < 4; j++) {
+    ints[j] = acc[j].ints, mins[j] = acc[j].min_products;
+    d_a = LLVMBuildInsertElement(e->b, d_a, emit_load(e, e->f32, emit_gep(e, e->f32, o[j].a_d, i)),
+                                 emit_i32(e, j), "");
+  }
+  LLVMValueRef s1 = LLVMBuildSIToFP(e->b, sum_each4(e, ints, 8), v4f32, "");
+  LLVMValueRef res = LLVMBuildFMul(e->b, emit_splat(e, acc[0].d_w, e->f32, 4), s1, "");
+  if (k->mins) {
+    LLVMValueRef s2 = LLVMBuildSIToFP(e->b, sum_each4(e, mins, 4), v4f32, "");
+    res = emit_fma(e, emit_splat(e, LLVMBuildFNeg(e->b, acc[0].dmin_w, ""), e->f32, 4), s2, res);
+  }
+  return emit_fma(e, d_a, res, sum);
+}
+
 /* The block loop of n_rows activation rows (o[j]) against one weight row, from the current block
  * of fn (which it ends): per row the accumulators and float steps of qdot (or of the tiled order),
  * results[j] its sum, with the builder after the loop. Each row's block reads the same weight
@@ -446,19 +495,35 @@ static void dot_rows(emitter *e, const qdot_kind *k, bool tiled, LLVMValueRef fn
   LLVMValueRef i = LLVMBuildPhi(e->b, e->i64, "i");
   accumulators phi[MAX_ROWS], next[MAX_ROWS];
   for (int j = 0; j < n_rows; j++) {
-    phi[j] = (accumulators){LLVMBuildPhi(e->b, emit_vec(e->f32, 8), "lanes"),
-                            LLVMBuildPhi(e->b, emit_vec(e->f32, 4), "mins"),
-                            LLVMBuildPhi(e->b, e->f32, "sum")};
+    phi[j] = (accumulators){.lanes = LLVMBuildPhi(e->b, emit_vec(e->f32, 8), "lanes"),
+                            .mins = LLVMBuildPhi(e->b, emit_vec(e->f32, 4), "mins"),
+                            .sum = LLVMBuildPhi(e->b, e->f32, "sum")};
     next[j] = phi[j];
   }
-  for (int j = 0; j < n_rows; j++)
+  /* four tiled rows against one weight row: their float steps as one <4 x float> */
+  bool joint = tiled && n_rows == 4;
+  LLVMTypeRef v4f32 = emit_vec(e->f32, 4);
+  LLVMValueRef sum4 = joint ? LLVMBuildPhi(e->b, v4f32, "sum4") : NULL, next4 = NULL;
+  for (int j = 0; j < n_rows; j++) {
+    next[j].defer = joint;
     k->block(e, k, &o[j], i, tiled, &next[j]);
+  }
+  if (joint)
+    next4 = finish_four(e, k, o, i, next, sum4);
   LLVMValueRef next_i = emit_add64(e, i, 1);
   LLVMBasicBlockRef loop_end = LLVMGetInsertBlock(e->b);
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next_i, n_blocks, ""), loop, done);
   LLVMAddIncoming(i, (LLVMValueRef[]){zero64, next_i}, (LLVMBasicBlockRef[]){entry, loop_end}, 2);
   LLVMPositionBuilderAtEnd(e->b, done);
-  LLVMValueRef finals[MAX_ROWS][3]; /* every phi first: they lead the block */
+  LLVMValueRef final4 = NULL; /* every phi first: they lead the block */
+  if (joint) {
+    LLVMAddIncoming(sum4, (LLVMValueRef[]){LLVMConstNull(v4f32), next4},
+                    (LLVMBasicBlockRef[]){entry, loop_end}, 2);
+    final4 = LLVMBuildPhi(e->b, v4f32, "");
+    LLVMAddIncoming(final4, (LLVMValueRef[]){LLVMConstNull(v4f32), next4},
+                    (LLVMBasicBlockRef[]){entry, loop_end}, 2);
+  }
+  LLVMValueRef finals[MAX_ROWS][3];
   for (int j = 0; j < n_rows; j++) {
     LLVMValueRef *slots[3] = {&phi[j].lanes, &phi[j].mins, &phi[j].sum};
     LLVMValueRef nexts[3] = {next[j].lanes, next[j].mins, next[j].sum};
@@ -471,7 +536,9 @@ static void dot_rows(emitter *e, const qdot_kind *k, bool tiled, LLVMValueRef fn
     }
   }
   for (int j = 0; j < n_rows; j++) {
-    if (tiled) {
+    if (joint) {
+      results[j] = LLVMBuildExtractElement(e->b, final4, emit_i32(e, j), "");
+    } else if (tiled) {
       results[j] = finals[j][2];
     } else {
       results[j] = emit_hsum(e, finals[j][0], 8);
