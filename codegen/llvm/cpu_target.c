@@ -189,6 +189,12 @@ static chord_status look_up_kernels(cpu_program *p, const ir_graph *graph, const
       p->kernels.gemm4[t][tiled] = (interp_gemm4_fn)jit_lookup(p->jit, name, error);
       if (!p->kernels.gemm4[t][tiled])
         return error ? error->status : CHORD_ERROR_NOT_FOUND;
+      if (tiled) {
+        emit_qdot_name((ir_dtype)t, "gemm8_tiled", name, sizeof name);
+        p->kernels.gemm8[t] = (interp_gemm4_fn)jit_lookup(p->jit, name, error);
+        if (!p->kernels.gemm8[t])
+          return error ? error->status : CHORD_ERROR_NOT_FOUND;
+      }
     }
   }
   interp_node_fn *by_kernel = rt_calloc(plan->n_kernels ? plan->n_kernels : 1, sizeof *by_kernel);

@@ -433,43 +433,58 @@ void emit_qdot_name(ir_dtype weight, const char *what, char *buf, size_t size) {
   snprintf(buf, size, "chord_%s_%s", what, ir_dtype_name(weight));
 }
 
-/* The element sums of four <w x i32> (w 4 or 8) as one <4 x i32>: pairwise sums of
- * neighbours, two vectors at a time, then within the vector (integers: exact in any order). */
-static LLVMValueRef sum_each4(emitter *e, LLVMValueRef *x, unsigned w) {
-  int even[16], odd[16];
+/* The element sums of n <w x i32> (n 4 or 8, w 4 or 8) as one <n x i32>: neighbours summed
+ * pairwise, two vectors into one, until one is left (joined instead once each vector holds whole
+ * sums), then within it. Integers: exact in any order. */
+static LLVMValueRef sum_each(emitter *e, LLVMValueRef *x, unsigned n, unsigned w) {
+  int even[16], odd[16], all[16];
   for (unsigned l = 0; l < 16; l++)
-    even[l] = (int)(2 * l), odd[l] = (int)(2 * l + 1);
-  LLVMValueRef v[4] = {x[0], x[1], x[2], x[3]};
-  for (unsigned n = 4; n > 1; n /= 2) /* two vectors of width w into one of width w */
-    for (unsigned p = 0; p < n / 2; p++)
-      v[p] = LLVMBuildAdd(
-          e->b,
-          LLVMBuildShuffleVector(e->b, v[2 * p], v[2 * p + 1], emit_i32_vector(e, even, w), ""),
-          LLVMBuildShuffleVector(e->b, v[2 * p], v[2 * p + 1], emit_i32_vector(e, odd, w), ""), "");
-  for (; w > 4; w /= 2)
+    even[l] = (int)(2 * l), odd[l] = (int)(2 * l + 1), all[l] = (int)l;
+  LLVMValueRef v[8];
+  for (unsigned j = 0; j < n; j++)
+    v[j] = x[j];
+  unsigned per_row = w; /* elements of one row's sum in each vector */
+  for (; n > 1; n /= 2)
+    for (unsigned p = 0; p < n / 2; p++) {
+      LLVMValueRef a = v[2 * p], b = v[2 * p + 1];
+      if (per_row == 1) { /* whole sums: join the two */
+        v[p] = LLVMBuildShuffleVector(e->b, a, b, emit_i32_vector(e, all, 2 * w), "");
+      } else {
+        v[p] =
+            LLVMBuildAdd(e->b, LLVMBuildShuffleVector(e->b, a, b, emit_i32_vector(e, even, w), ""),
+                         LLVMBuildShuffleVector(e->b, a, b, emit_i32_vector(e, odd, w), ""), "");
+      }
+      if (p == n / 2 - 1) {
+        if (per_row == 1)
+          w *= 2;
+        else
+          per_row /= 2;
+      }
+    }
+  for (; per_row > 1; per_row /= 2, w /= 2)
     v[0] = LLVMBuildAdd(
         e->b, LLVMBuildShuffleVector(e->b, v[0], v[0], emit_i32_vector(e, even, w / 2), ""),
         LLVMBuildShuffleVector(e->b, v[0], v[0], emit_i32_vector(e, odd, w / 2), ""), "");
   return v[0];
 }
 
-/* The tiled order's float steps for four activation rows against one weight row, lane j for row
- * j: res = d_w * s1 (- dmin_w * s2 fused), sum = fma(d_a, res, sum), each lane exactly the
- * scalar steps of finish_super_block. */
-static LLVMValueRef finish_four(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
-                                const accumulators *acc, LLVMValueRef sum) {
-  LLVMTypeRef v4f32 = emit_vec(e->f32, 4);
-  LLVMValueRef ints[4], mins[4], d_a = LLVMGetUndef(v4f32);
-  for (int j = 0; j < 4; j++) {
+/* The tiled order's float steps for n activation rows against one weight row, lane j for row j:
+ * res = d_w * s1 (- dmin_w * s2 fused), sum = fma(d_a, res, sum), each lane exactly the scalar
+ * steps of finish_super_block. */
+static LLVMValueRef finish_rows(emitter *e, const qdot_kind *k, const operands *o, LLVMValueRef i,
+                                const accumulators *acc, unsigned n, LLVMValueRef sum) {
+  LLVMTypeRef vf = emit_vec(e->f32, n);
+  LLVMValueRef ints[8], mins[8], d_a = LLVMGetUndef(vf);
+  for (unsigned j = 0; j < n; j++) {
     ints[j] = acc[j].ints, mins[j] = acc[j].min_products;
     d_a = LLVMBuildInsertElement(e->b, d_a, emit_load(e, e->f32, emit_gep(e, e->f32, o[j].a_d, i)),
                                  emit_i32(e, j), "");
   }
-  LLVMValueRef s1 = LLVMBuildSIToFP(e->b, sum_each4(e, ints, 8), v4f32, "");
-  LLVMValueRef res = LLVMBuildFMul(e->b, emit_splat(e, acc[0].d_w, e->f32, 4), s1, "");
+  LLVMValueRef s1 = LLVMBuildSIToFP(e->b, sum_each(e, ints, n, 8), vf, "");
+  LLVMValueRef res = LLVMBuildFMul(e->b, emit_splat(e, acc[0].d_w, e->f32, n), s1, "");
   if (k->mins) {
-    LLVMValueRef s2 = LLVMBuildSIToFP(e->b, sum_each4(e, mins, 4), v4f32, "");
-    res = emit_fma(e, emit_splat(e, LLVMBuildFNeg(e->b, acc[0].dmin_w, ""), e->f32, 4), s2, res);
+    LLVMValueRef s2 = LLVMBuildSIToFP(e->b, sum_each(e, mins, n, 4), vf, "");
+    res = emit_fma(e, emit_splat(e, LLVMBuildFNeg(e->b, acc[0].dmin_w, ""), e->f32, n), s2, res);
   }
   return emit_fma(e, d_a, res, sum);
 }
@@ -480,7 +495,7 @@ static LLVMValueRef finish_four(emitter *e, const qdot_kind *k, const operands *
  * bytes, so LLVM computes the weight's levels and scales once for all of them (GVN). */
 static void dot_rows(emitter *e, const qdot_kind *k, bool tiled, LLVMValueRef fn, const operands *o,
                      int n_rows, LLVMValueRef k_elems, LLVMValueRef *results) {
-  enum { MAX_ROWS = 4 };
+  enum { MAX_ROWS = 8 };
   LLVMBasicBlockRef entry = LLVMGetInsertBlock(e->b);
   LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(e->ctx, fn, "block");
   LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, fn, "done");
@@ -500,16 +515,16 @@ static void dot_rows(emitter *e, const qdot_kind *k, bool tiled, LLVMValueRef fn
                             .sum = LLVMBuildPhi(e->b, e->f32, "sum")};
     next[j] = phi[j];
   }
-  /* four tiled rows against one weight row: their float steps as one <4 x float> */
-  bool joint = tiled && n_rows == 4;
-  LLVMTypeRef v4f32 = emit_vec(e->f32, 4);
+  /* four or eight tiled rows against one weight row: their float steps as one vector */
+  bool joint = tiled && n_rows >= 4;
+  LLVMTypeRef v4f32 = emit_vec(e->f32, (unsigned)n_rows);
   LLVMValueRef sum4 = joint ? LLVMBuildPhi(e->b, v4f32, "sum4") : NULL, next4 = NULL;
   for (int j = 0; j < n_rows; j++) {
     next[j].defer = joint;
     k->block(e, k, &o[j], i, tiled, &next[j]);
   }
   if (joint)
-    next4 = finish_four(e, k, o, i, next, sum4);
+    next4 = finish_rows(e, k, o, i, next, (unsigned)n_rows, sum4);
   LLVMValueRef next_i = emit_add64(e, i, 1);
   LLVMBasicBlockRef loop_end = LLVMGetInsertBlock(e->b);
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next_i, n_blocks, ""), loop, done);
@@ -560,17 +575,18 @@ static LLVMValueRef emit_dot(emitter *e, const qdot_kind *k, bool tiled, const c
   return fn;
 }
 
-/* void chord_gemm4_T(w, row_bytes, rows, a_q[4], a_d[4], a_s16[4], a_s32[4], k, y, y_stride):
+/* void chord_gemm<n>_T(w, row_bytes, rows, a_q[n], a_d[n], a_s16[n], a_s32[n], k, y, y_stride):
  * y[j * y_stride + r] = chord_qdot_T(w + r * row_bytes, activation row j) for every weight row r
- * and the four activation rows j, each weight block decoded once for the four. */
-static void emit_gemm4(emitter *e, const qdot_kind *k, bool tiled, const char *name) {
+ * and the n activation rows j, each weight block decoded once for the n. */
+static void emit_gemm(emitter *e, const qdot_kind *k, bool tiled, const char *name, int n) {
+  enum { MAX = 8 };
   LLVMTypeRef params[10] = {e->ptr, e->i64, e->i64, e->ptr, e->ptr,
                             e->ptr, e->ptr, e->i64, e->ptr, e->i64};
   LLVMValueRef fn = emit_begin(e, name, e->void_type, params, 10);
   LLVMValueRef w = LLVMGetParam(fn, 0), row_bytes = LLVMGetParam(fn, 1), rows = LLVMGetParam(fn, 2);
   LLVMValueRef y = LLVMGetParam(fn, 8), y_stride = LLVMGetParam(fn, 9);
-  operands o[4];
-  for (int j = 0; j < 4; j++)
+  operands o[MAX];
+  for (int j = 0; j < n; j++)
     for (int p = 0; p < 4; p++) {
       LLVMValueRef at = emit_load_at(e, e->ptr, LLVMGetParam(fn, 3 + p), emit_i64(e, j));
       LLVMValueRef *slot[4] = {&o[j].a_q, &o[j].a_d, &o[j].a_s16, &o[j].a_s32};
@@ -579,11 +595,11 @@ static void emit_gemm4(emitter *e, const qdot_kind *k, bool tiled, const char *n
   emit_loop l;
   LLVMValueRef r = emit_for(e, &l, emit_i64(e, 0), rows, 1);
   LLVMValueRef row = emit_gep(e, e->i8, w, LLVMBuildMul(e->b, r, row_bytes, ""));
-  for (int j = 0; j < 4; j++)
+  for (int j = 0; j < n; j++)
     o[j].w = row;
-  LLVMValueRef results[4];
-  dot_rows(e, k, tiled, fn, o, 4, LLVMGetParam(fn, 7), results);
-  for (int j = 0; j < 4; j++)
+  LLVMValueRef results[MAX];
+  dot_rows(e, k, tiled, fn, o, n, LLVMGetParam(fn, 7), results);
+  for (int j = 0; j < n; j++)
     emit_store_at(e, results[j], y,
                   LLVMBuildAdd(e->b, LLVMBuildMul(e->b, emit_i64(e, j), y_stride, ""), r, ""));
   emit_end(e, &l);
@@ -632,9 +648,13 @@ bool emit_qdot(LLVMModuleRef module, ir_dtype weight, emit_isa isa) {
     emit_qdot_name(weight, tiled ? "qdot_tiled" : "qdot", dot, sizeof dot);
     emit_qdot_name(weight, tiled ? "gemv_tiled" : "gemv", gemv, sizeof gemv);
     emit_gemv(&e, emit_dot(&e, k, tiled, dot), gemv);
-    char gemm4[64];
-    emit_qdot_name(weight, tiled ? "gemm4_tiled" : "gemm4", gemm4, sizeof gemm4);
-    emit_gemm4(&e, k, tiled, gemm4);
+    char gemm[64];
+    emit_qdot_name(weight, tiled ? "gemm4_tiled" : "gemm4", gemm, sizeof gemm);
+    emit_gemm(&e, k, tiled, gemm, 4);
+    if (tiled) {
+      emit_qdot_name(weight, "gemm8_tiled", gemm, sizeof gemm);
+      emit_gemm(&e, k, tiled, gemm, 8);
+    }
   }
   emitter_dispose(&e);
   return true;

@@ -486,6 +486,7 @@ typedef struct matmul_job {
   ir_dtype b_type;
   interp_gemv_fn gemv;   /* a target's compiled kernel for a_rows, or NULL */
   interp_gemm4_fn gemm4; /* the same for four rows at once, or NULL */
+  interp_gemm4_fn gemm8; /* the same for eight rows at once (tiled order), or NULL */
   interp_fgemm_fn fgemm; /* a target's compiled float matmul of b's f16 rows, or NULL */
   /* llama.cpp's tinyBLAS kernels (simd_dot16 order) take the float matmuls: a rounded to f16
    * (f16 weights, and attention's q and probabilities against the f16 KV cache) or an f32
@@ -526,14 +527,19 @@ static void matmul_range_qdot(matmul_job *job, uint64_t first, uint64_t last) {
     for (uint64_t tile = first; tile < last; tile += TILE) {
       int64_t rows = (int64_t)(last - tile < TILE ? last - tile : TILE);
       int64_t m = 0;
-      for (; job->gemm4 && m + 4 <= job->m; m += 4) { /* four rows per pass over the tile */
-        const qdot_row *a = &job->a_rows[m];
-        const int8_t *q[4] = {a[0].q, a[1].q, a[2].q, a[3].q};
-        const float *d[4] = {a[0].d, a[1].d, a[2].d, a[3].d};
-        const int16_t *s16[4] = {a[0].sum16, a[1].sum16, a[2].sum16, a[3].sum16};
-        const int16_t *s32[4] = {a[0].min, a[1].min, a[2].min, a[3].min};
-        job->gemm4(job->b->rows + tile * bytes, (int64_t)bytes, rows, q, d, s16, s32, job->k,
-                   job->y->f + m * job->n + (int64_t)tile, job->n);
+      /* eight or four activation rows per pass over the tile */
+      for (int group = 8; group >= 4; group /= 2) {
+        interp_gemm4_fn gemm = group == 8 ? job->gemm8 : job->gemm4;
+        for (; gemm && m + group <= job->m; m += group) {
+          const qdot_row *a = &job->a_rows[m];
+          const int8_t *q[8];
+          const float *d[8];
+          const int16_t *s16[8], *s32[8];
+          for (int j = 0; j < group; j++)
+            q[j] = a[j].q, d[j] = a[j].d, s16[j] = a[j].sum16, s32[j] = a[j].min;
+          gemm(job->b->rows + tile * bytes, (int64_t)bytes, rows, q, d, s16, s32, job->k,
+               job->y->f + m * job->n + (int64_t)tile, job->n);
+        }
       }
       for (; m < job->m; m++) {
         const qdot_row *a = &job->a_rows[m];
@@ -674,6 +680,8 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
   if (st == CHORD_OK && job.a_rows && s->kernels && b->rows) {
     job.gemv = s->kernels->gemv[b->row_type][qdot_tiled(b->row_type, job.m)];
     job.gemm4 = s->kernels->gemm4[b->row_type][qdot_tiled(b->row_type, job.m)];
+    if (qdot_tiled(b->row_type, job.m))
+      job.gemm8 = s->kernels->gemm8[b->row_type];
   }
   /* an f16 weight read in place against an activation rounded to f16 (float_lanes) */
   if (st == CHORD_OK && !job.a_rows && s->kernels && b->rows && b->rank == 2 && job.float_lanes &&

@@ -59,7 +59,9 @@ typedef void (*interp_fgemm_fn)(const uint8_t *w, int64_t row_bytes, int64_t row
 typedef struct interp_kernels {
   interp_gemv_fn gemv[IR_DTYPE_COUNT][2];
   interp_gemm4_fn gemm4[IR_DTYPE_COUNT][2]; /* NULL: gemv row by row */
-  interp_fgemm_fn fgemm[IR_DTYPE_COUNT];    /* by weight type; NULL: the interpreter's C */
+  /* the tiled order for eight activation rows at once (arrays of eight); NULL: gemm4 */
+  interp_gemm4_fn gemm8[IR_DTYPE_COUNT];
+  interp_fgemm_fn fgemm[IR_DTYPE_COUNT]; /* by weight type; NULL: the interpreter's C */
   /* node[i] runs value i of the graph, or is NULL (the interpreter's C); n_nodes entries */
   const interp_node_fn *node;
   uint32_t n_nodes;

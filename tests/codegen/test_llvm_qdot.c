@@ -52,40 +52,49 @@ static void *lookup(jit *j, ir_dtype type, const char *what) {
   return fn;
 }
 
-/* gemm4 (and gemm4_tiled): four different activation rows against every weight row, each
- * result the interpreter's qdot (qdot_slabs) of that pair. */
+/* gemm4 (and gemm4_tiled, gemm8_tiled): four (eight) different activation rows against every
+ * weight row, each result the interpreter's qdot (qdot_slabs) of that pair. */
 static void check_gemm4(jit *j, ir_dtype type, const uint8_t *wblocks, uint64_t row_bytes,
                         qdot_row *wrow) {
+  enum { MAX = 8 };
   ir_dtype act = qdot_activation_type(type);
   uint64_t act_bytes = 0;
   cr_assert(ir_dtype_row_bytes(act, K, &act_bytes));
-  qdot_row rows[4];
-  const int8_t *q[4];
-  const float *d[4];
-  const int16_t *s16[4], *s32[4];
+  qdot_row rows[MAX];
+  const int8_t *q[MAX];
+  const float *d[MAX];
+  const int16_t *s16[MAX], *s32[MAX];
   uint8_t *blocks = malloc(act_bytes);
   static float a[K];
-  for (int r = 0; r < 4; r++) {
+  for (int r = 0; r < MAX; r++) {
     random_floats(a, K, 20 + (uint32_t)r);
     cr_assert(quant_quantize(act, a, blocks, K) && qdot_row_init(&rows[r], K));
     qdot_decode(act, blocks, &rows[r]);
     q[r] = rows[r].q, d[r] = rows[r].d, s16[r] = rows[r].sum16, s32[r] = rows[r].min;
   }
-  for (int tiled = 0; tiled <= (int)emit_qdot_has_tiled(type); tiled++) {
-    static float y[4 * ROWS];
-    chord_gemm4_fn gemm4 = (chord_gemm4_fn)lookup(j, type, tiled ? "gemm4_tiled" : "gemm4");
-    gemm4(wblocks, (int64_t)row_bytes, ROWS, q, d, s16, s32, K, y, ROWS);
+  static const struct {
+    const char *name;
+    bool tiled;
+    int n;
+  } kernels[] = {{"gemm4", false, 4}, {"gemm4_tiled", true, 4}, {"gemm8_tiled", true, 8}};
+  for (size_t g = 0; g < sizeof kernels / sizeof kernels[0]; g++) {
+    bool tiled = kernels[g].tiled;
+    if (tiled && !emit_qdot_has_tiled(type))
+      continue;
+    static float y[MAX * ROWS];
+    chord_gemm4_fn gemm = (chord_gemm4_fn)lookup(j, type, kernels[g].name);
+    gemm(wblocks, (int64_t)row_bytes, ROWS, q, d, s16, s32, K, y, ROWS);
     for (int r = 0; r < ROWS; r++) {
       qdot_decode(type, wblocks + r * row_bytes, wrow);
-      for (int m = 0; m < 4; m++) {
+      for (int m = 0; m < kernels[g].n; m++) {
         float expect = tiled ? qdot_slabs(type, wrow, &rows[m]) : qdot(type, wrow, &rows[m]);
         cr_assert(memcmp(&y[m * ROWS + r], &expect, sizeof expect) == 0,
-                  "%s gemm4%s row %d, activation %d: %.9g, interpreter %.9g", ir_dtype_name(type),
-                  tiled ? "_tiled" : "", r, m, y[m * ROWS + r], expect);
+                  "%s %s row %d, activation %d: %.9g, interpreter %.9g", ir_dtype_name(type),
+                  kernels[g].name, r, m, y[m * ROWS + r], expect);
       }
     }
   }
-  for (int r = 0; r < 4; r++)
+  for (int r = 0; r < MAX; r++)
     qdot_row_free(&rows[r]);
   free(blocks);
 }
