@@ -85,6 +85,29 @@ static LLVMValueRef helper(emitter *e, const char *name, LLVMTypeRef ret, LLVMTy
   return fn;
 }
 
+/* 2^k as f32 for k in [-126, 127]: the exponent field alone. */
+static LLVMValueRef power_of_two(emitter *e, LLVMValueRef k) {
+  LLVMValueRef bits =
+      LLVMBuildShl(e->b, LLVMBuildAdd(e->b, k, emit_i32(e, 127), ""), emit_i32(e, 23), "");
+  return LLVMBuildBitCast(e->b, bits, e->f32, "");
+}
+
+/* ldexpf(p, n) for p in [0.5, 2) and |n| <= 192 (expf's polynomial and its integer), the
+ * interpreter's, without a library call, so that it vectorizes: p * 2^n1 * 2^n2 with n1 chosen
+ * so that 2^n2 is a normal float and p * 2^n1 is exact (normal); the last multiply then rounds
+ * once, as ldexpf does, to a subnormal, an infinity or (mostly) exactly. */
+static LLVMValueRef times_power_of_two(emitter *e, LLVMValueRef p, LLVMValueRef n) {
+  LLVMValueRef low = LLVMBuildICmp(e->b, LLVMIntSLT, n, emit_i32(e, -126), "");
+  LLVMValueRef high = LLVMBuildICmp(e->b, LLVMIntSGT, n, emit_i32(e, 127), "");
+  LLVMValueRef n1 = LLVMBuildSelect(
+      e->b, low, LLVMBuildAdd(e->b, n, emit_i32(e, 126), ""),
+      LLVMBuildSelect(e->b, high, LLVMBuildSub(e->b, n, emit_i32(e, 127), ""), emit_i32(e, 0), ""),
+      "");
+  LLVMValueRef n2 = LLVMBuildSub(e->b, n, n1, "");
+  return LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, p, power_of_two(e, n1), ""), power_of_two(e, n2),
+                       "");
+}
+
 /* float chord_expf(float): the interpreter's simd_expf (ggml_v_expf's arithmetic), once per
  * module (inlined where used). */
 static void expf_body(emitter *e, LLVMValueRef fn) {
@@ -106,12 +129,7 @@ static void expf_body(emitter *e, LLVMValueRef fn) {
   /* n is an integer below 2^31 in magnitude here; elsewhere the scaled value is not used */
   LLVMValueRef ni =
       LLVMBuildFPToSI(e->b, LLVMBuildSelect(e->b, big, emit_f32(e, 0), n, ""), e->i32, "");
-  /* ldexpf (the interpreter's; AVX-512's scalef): llvm.ldexp, overloaded on both its types */
-  LLVMTypeRef ldexp_types[2] = {e->f32, e->i32};
-  unsigned id = LLVMLookupIntrinsicID("llvm.ldexp", 10);
-  LLVMValueRef ldexp = LLVMGetIntrinsicDeclaration(e->module, id, ldexp_types, 2);
-  LLVMValueRef scaled = LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, ldexp_types, 2),
-                                       ldexp, (LLVMValueRef[]){p, ni}, 2, "");
+  LLVMValueRef scaled = times_power_of_two(e, p, ni);
   LLVMValueRef huge = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, n, emit_f32(e, 0), ""),
                                       emit_f32(e, INFINITY), emit_f32(e, 0), "");
   LLVMValueRef r = LLVMBuildSelect(e->b, big, huge, scaled, "");

@@ -41,6 +41,10 @@ static const op_case CASES[] = {
           " %f = gelu %x {approx = tanh_f16} : f32[T, 4, 64]\n"
           " output %a\n output %b\n output %c\n output %d\n output %e\n output %f\n}\n",
      "a,b,c,d,e,f", ANY_VALUES},
+    /* expf down to subnormal and zero results and up to infinity (x * 6 in [-120, 120]) */
+    {HEAD " %s = scale %x {scale = 6.0} : f32[T, 4, 64]\n %a = silu %s : f32[T, 4, 64]\n"
+          " %b = softmax %x {scale = 6.0} : f32[T, 4, 64]\n output %a\n output %b\n}\n",
+     "s,a,b", ANY_VALUES},
     {HEAD " %r = view %x {shape = [64], offset = 64} : f32[64]\n"
           " %s = view %x {shape = [1], offset = 3} : f32[1]\n"
           " %a = add %x, %r : f32[T, 4, 64]\n %b = mul %a, %x : f32[T, 4, 64]\n"
