@@ -514,6 +514,11 @@ static int64_t matmul_b_batch(const interp_buffer *a, const interp_buffer *b, in
   return flat;
 }
 
+/* Weight rows per chunk of a compiled matmul's work (rt_pool_for_chunks): a few tiles of
+ * matmul_range_qdot and matmul_range_fgemm, so that the 2048 rows of a small model's projection
+ * still make 32 chunks. */
+enum { MATMUL_CHUNK = 64 };
+
 /* Items are (a batch, n) pairs: each decodes one row of b once and uses it for all M rows. */
 /* Items [first, last) by integer dot products: each weight row decoded once, then dotted with
  * every row of a (already decoded). */
@@ -691,7 +696,12 @@ static chord_status op_matmul(interp_session *s, const ir_value *v, interp_buffe
   }
   if (st == CHORD_OK) {
     uint64_t items = (uint64_t)(job.a_batches * job.n);
-    rt_pool_for(items >= 256 ? s->pool : NULL, items, matmul_range, &job);
+    /* weight rows in chunks taken as threads get free (a thread slowed by another process on its
+     * core takes fewer); each result depends only on its own row, so not on the split */
+    if (job.gemv || job.fgemm)
+      rt_pool_for_chunks(items >= 256 ? s->pool : NULL, items, MATMUL_CHUNK, matmul_range, &job);
+    else
+      rt_pool_for(items >= 256 ? s->pool : NULL, items, matmul_range, &job);
     if (atomic_load(&job.failed))
       st = rt_error(error, CHORD_ERROR_NO_MEMORY, "interp: out of memory in matmul");
   }

@@ -42,6 +42,9 @@ struct rt_pool {
   void *ctx;
   uint64_t n_items;
   int n_ranges;
+  /* chunked jobs (rt_pool_for_chunks): chunk > 0, and the next chunk's first item */
+  uint64_t chunk;
+  atomic_uint_fast64_t next;
 };
 
 /* Where range i of n_ranges starts (as rt_parallel_for splits). */
@@ -51,6 +54,15 @@ static uint64_t range_start(uint64_t n_items, uint64_t n_ranges, uint64_t i) {
 }
 
 static void run_range(rt_pool *pool, int i) {
+  if (pool->chunk) { /* chunks claimed one at a time until none is left */
+    for (;;) {
+      uint64_t first = atomic_fetch_add(&pool->next, pool->chunk);
+      if (first >= pool->n_items)
+        return;
+      uint64_t last = pool->n_items - first < pool->chunk ? pool->n_items : first + pool->chunk;
+      pool->fn(pool->ctx, first, last, i);
+    }
+  }
   if (i >= pool->n_ranges)
     return;
   uint64_t n = pool->n_items, r = (uint64_t)pool->n_ranges;
@@ -129,6 +141,21 @@ void rt_pool_free(rt_pool *pool) {
 
 int rt_pool_threads(const rt_pool *pool) { return pool ? pool->n_workers + 1 : 1; }
 
+/* Runs the job set up in pool on every thread and returns when all are done. */
+static void run_job(rt_pool *pool) {
+  atomic_store(&pool->pending, pool->n_workers);
+  publish(pool);
+  run_range(pool, 0);
+  /* spin while the workers finish their ranges; past the spinning budget yield the core, which
+   * on a loaded machine may be the one a worker is waiting for */
+  for (int spin = 0; atomic_load(&pool->pending) > 0; spin++) {
+    if (spin < POOL_SPINS)
+      CPU_RELAX();
+    else
+      sched_yield();
+  }
+}
+
 void rt_pool_for(rt_pool *pool, uint64_t n_items, rt_parallel_fn fn, void *ctx) {
   if (n_items == 0)
     return;
@@ -141,15 +168,25 @@ void rt_pool_for(rt_pool *pool, uint64_t n_items, rt_parallel_fn fn, void *ctx) 
   pool->ctx = ctx;
   pool->n_items = n_items;
   pool->n_ranges = (int)(n_items < ways ? n_items : ways);
-  atomic_store(&pool->pending, pool->n_workers);
-  publish(pool);
-  run_range(pool, 0);
-  /* spin while the workers finish their ranges; past the spinning budget yield the core, which
-   * on a loaded machine may be the one a worker is waiting for */
-  for (int spin = 0; atomic_load(&pool->pending) > 0; spin++) {
-    if (spin < POOL_SPINS)
-      CPU_RELAX();
-    else
-      sched_yield();
+  pool->chunk = 0;
+  run_job(pool);
+}
+
+void rt_pool_for_chunks(rt_pool *pool, uint64_t n_items, uint64_t chunk, rt_parallel_fn fn,
+                        void *ctx) {
+  if (n_items == 0)
+    return;
+  if (chunk == 0)
+    chunk = 1;
+  if (!pool || pool->n_workers == 0 || n_items <= chunk) {
+    for (uint64_t first = 0; first < n_items; first += chunk)
+      fn(ctx, first, n_items - first < chunk ? n_items : first + chunk, 0);
+    return;
   }
+  pool->fn = fn;
+  pool->ctx = ctx;
+  pool->n_items = n_items;
+  pool->chunk = chunk;
+  atomic_store(&pool->next, 0);
+  run_job(pool);
 }

@@ -24,4 +24,12 @@ int rt_pool_threads(const rt_pool *pool);
  * pool runs everything in the caller. One call at a time per pool. */
 void rt_pool_for(rt_pool *pool, uint64_t n_items, rt_parallel_fn fn, void *ctx);
 
+/* [0, n_items) in chunks of chunk items (the last may be shorter), each thread taking the next
+ * chunk not yet taken until none is left, so that a thread slowed down (another process on its
+ * core) takes fewer: fn runs once per chunk, with the number of the thread that runs it (0 the
+ * caller). For work whose items are independent and whose result does not depend on who computes
+ * what (matmul columns). A NULL pool runs every chunk in the caller, in order. */
+void rt_pool_for_chunks(rt_pool *pool, uint64_t n_items, uint64_t chunk, rt_parallel_fn fn,
+                        void *ctx);
+
 #endif

@@ -99,3 +99,47 @@ Test(pool, no_pool_runs_in_the_caller) {
   rt_pool_free(NULL);
   free(r);
 }
+
+/* Chunked jobs: every item once, in chunks that start at multiples of the chunk size and hold it
+ * (the last one the rest), whichever threads take them; mixed with ranged jobs on the same pool. */
+static void visit_chunk(void *ctx, uint64_t first, uint64_t last, int worker) {
+  job_record *r = ctx;
+  uint64_t chunk = (uint64_t)r->calls[MAX_WORKERS - 1]; /* set by check_chunks, read only */
+  if (worker < 0 || worker >= MAX_WORKERS - 1 || first >= last || last > MAX_ITEMS ||
+      first % chunk != 0 || (last - first != chunk && last != r->last[MAX_WORKERS - 1])) {
+    atomic_fetch_add(&r->bad, 1);
+    return;
+  }
+  for (uint64_t i = first; i < last; i++)
+    atomic_fetch_add(&r->visits[i], 1);
+}
+
+static void check_chunks(rt_pool *pool, uint64_t n_items, uint64_t chunk, job_record *r) {
+  memset(r, 0, sizeof *r);
+  r->calls[MAX_WORKERS - 1] = (int)chunk;
+  r->last[MAX_WORKERS - 1] = n_items;
+  rt_pool_for_chunks(pool, n_items, chunk, visit_chunk, r);
+  cr_assert_eq(atomic_load(&r->bad), 0, "a chunk with a bad range or thread (%llu items by %llu)",
+               (unsigned long long)n_items, (unsigned long long)chunk);
+  for (uint64_t i = 0; i < n_items; i++)
+    cr_assert_eq(atomic_load(&r->visits[i]), 1, "item %llu seen %d times", (unsigned long long)i,
+                 atomic_load(&r->visits[i]));
+}
+
+Test(pool, chunks_cover_every_item_once) {
+  job_record *r = malloc(sizeof *r);
+  cr_assert_not_null(r);
+  static const uint64_t chunks[] = {1, 7, 64};
+  for (int threads = 1; threads <= 4; threads++) {
+    rt_pool *pool = rt_pool_create(threads); /* NULL for 1: all in the caller */
+    for (int job = 0; job < 300; job++) {
+      check_chunks(pool, (uint64_t)(job * 37 % MAX_ITEMS), chunks[job % 3], r);
+      check_job(pool, (uint64_t)(job * 11 % MAX_ITEMS), r);
+    }
+    check_chunks(pool, 0, 8, r);
+    check_chunks(pool, 5, 8, r);
+    check_chunks(pool, 9, 8, r);
+    rt_pool_free(pool);
+  }
+  free(r);
+}
