@@ -128,9 +128,10 @@ static void kernel_description(const jit *j, char *buf, size_t size) {
   const jit_host *host = jit_get_host(j);
   unsigned major, minor, patch;
   LLVMGetVersion(&major, &minor, &patch);
-  snprintf(buf, size, "chord %d.%d.%d; llvm %u.%u.%u; %s; %s; %s; isa %d", CHORD_VERSION_MAJOR,
-           CHORD_VERSION_MINOR, CHORD_VERSION_PATCH, major, minor, patch, host->triple, host->cpu,
-           host->features, (int)emit_isa_for(host));
+  snprintf(buf, size, "chord %d.%d.%d; llvm %u.%u.%u; %s; %s; %s; isa %d; tables %016llx",
+           CHORD_VERSION_MAJOR, CHORD_VERSION_MINOR, CHORD_VERSION_PATCH, major, minor, patch,
+           host->triple, host->cpu, host->features, (int)emit_isa_for(host),
+           (unsigned long long)emit_ops_tables_digest());
 }
 
 /* The kernels' object code into the JIT: from the cache when it has them, else optimized,
@@ -152,7 +153,9 @@ static chord_status link_kernels(cpu_program *p, LLVMModuleRef module, chord_err
     if (st == CHORD_OK)
       return st; /* else: compiled again, and the entry replaced */
   }
-  chord_status st = jit_optimize(p->jit, module, error);
+  chord_status st = emit_ops_define_tables(module)
+                        ? jit_optimize(p->jit, module, error)
+                        : rt_error(error, CHORD_ERROR_NO_MEMORY, "cpu: out of memory");
   size_t size = 0;
   void *object = st == CHORD_OK ? jit_emit_object(p->jit, module, &size, error) : NULL;
   if (!object)
@@ -287,7 +290,8 @@ chord_status cpu_target_emit(const ir_graph *graph, bool assembly, char **text,
   }
   LLVMModuleRef module = kernel_module(j, &set, &plan);
   op_plan_free(&plan);
-  st = jit_optimize(j, module, error);
+  st = emit_ops_define_tables(module) ? jit_optimize(j, module, error)
+                                      : rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory");
   if (st == CHORD_OK) {
     *text = assembly ? jit_print_asm(j, module, error) : jit_print_ir(module);
     if (!*text)

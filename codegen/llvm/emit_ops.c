@@ -11,6 +11,8 @@
 
 #include "ir/fused_body.h"
 #include "runtime/interp/interp.h"
+#include "runtime/interp/interp_gelu.h"
+#include "runtime/support/alloc.h"
 
 /* The kernel's arguments, loaded. */
 typedef struct kernel_args {
@@ -166,9 +168,62 @@ static LLVMValueRef gelu_erf(emitter *e, LLVMValueRef x) {
   return LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, emit_f32(e, 0.5f), x, ""), t, "");
 }
 
-/* ggml's f16 gelu table: input and result rounded to f16, tails passed through. */
+/* GGML_GELU_FP16's 65536 entries (interp_gelu_f16_entry, the interpreter's own values): declared
+ * where a kernel uses it, its contents filled in by emit_ops_define_tables. */
+static const char GELU_TABLE[] = "chord_gelu_f16_table";
+enum { GELU_ENTRIES = 1 << 16 };
+
+static LLVMValueRef gelu_f16_table(emitter *e) {
+  LLVMValueRef table = LLVMGetNamedGlobal(e->module, GELU_TABLE);
+  return table ? table : LLVMAddGlobal(e->module, LLVMArrayType2(e->i16, GELU_ENTRIES), GELU_TABLE);
+}
+
+static uint16_t *gelu_entries(void) {
+  uint16_t *entries = rt_malloc(GELU_ENTRIES * sizeof *entries);
+  for (unsigned h = 0; entries && h < GELU_ENTRIES; h++)
+    entries[h] = interp_gelu_f16_entry((uint16_t)h);
+  return entries;
+}
+
+bool emit_ops_define_tables(LLVMModuleRef module) {
+  LLVMValueRef table = LLVMGetNamedGlobal(module, GELU_TABLE);
+  if (!table || LLVMGetInitializer(table))
+    return true;
+  uint16_t *entries = gelu_entries();
+  LLVMContextRef ctx = LLVMGetModuleContext(module);
+  LLVMTypeRef i16 = LLVMInt16TypeInContext(ctx);
+  LLVMValueRef *values = rt_malloc(GELU_ENTRIES * sizeof *values);
+  if (!entries || !values) {
+    rt_free(entries);
+    rt_free(values);
+    return false;
+  }
+  for (unsigned h = 0; h < GELU_ENTRIES; h++)
+    values[h] = LLVMConstInt(i16, entries[h], 0);
+  LLVMSetInitializer(table, LLVMConstArray2(i16, values, GELU_ENTRIES));
+  LLVMSetGlobalConstant(table, 1);
+  LLVMSetLinkage(table, LLVMInternalLinkage);
+  rt_free(values);
+  rt_free(entries);
+  return true;
+}
+
+uint64_t emit_ops_tables_digest(void) {
+  uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a over the entries */
+  uint16_t *entries = gelu_entries();
+  for (unsigned i = 0; entries && i < GELU_ENTRIES; i++)
+    h = (h ^ entries[i]) * 0x100000001b3ull;
+  rt_free(entries);
+  return h;
+}
+
+/* ggml's f16 gelu table: input and result rounded to f16, tails passed through; the middle by a
+ * lookup in the same table (no tanhf call per element). */
 static LLVMValueRef gelu_tanh_f16(emitter *e, LLVMValueRef x) {
-  LLVMValueRef mid = f16_round(e, gelu_tanh(e, f16_round(e, x)));
+  LLVMValueRef h = LLVMBuildBitCast(e->b, LLVMBuildFPTrunc(e->b, x, e->f16, ""), e->i16, "");
+  LLVMValueRef entry =
+      emit_load_at(e, e->i16, gelu_f16_table(e), LLVMBuildZExt(e->b, h, e->i64, ""));
+  LLVMValueRef mid = LLVMBuildFPExt(e->b, LLVMBuildBitCast(e->b, entry, e->f16, ""), e->f32, "");
   LLVMValueRef low = LLVMBuildFCmp(e->b, LLVMRealOLE, x, emit_f32(e, -10.0f), "");
   LLVMValueRef high = LLVMBuildFCmp(e->b, LLVMRealOGE, x, emit_f32(e, 10.0f), "");
   return LLVMBuildSelect(e->b, low, emit_f32(e, 0.0f), LLVMBuildSelect(e->b, high, x, mid, ""), "");

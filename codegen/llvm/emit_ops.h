@@ -41,4 +41,12 @@ void emit_op_key(const ir_value *v, char *buf, size_t size);
 /* Adds the node's kernel to the module under name; false if it has none. */
 bool emit_op(LLVMModuleRef module, const ir_value *v, const char *name, emit_isa isa);
 
+/* The contents of the constant tables the module's kernels declared (the f16 gelu table): filled
+ * in after the code cache's key is taken from the printed IR, which so stays small; false without
+ * memory. Call before optimizing or printing the module for a user. */
+bool emit_ops_define_tables(LLVMModuleRef module);
+
+/* A digest of those tables' contents, for the cache key (they come from the C library's tanhf). */
+uint64_t emit_ops_tables_digest(void);
+
 #endif

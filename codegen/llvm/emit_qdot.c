@@ -221,19 +221,122 @@ static void block_32(emitter *e, const qdot_kind *k, const operands *o, LLVMValu
                         LLVMBuildSIToFP(e->b, lanes, emit_vec(e->f32, 8), ""), acc->lanes);
 }
 
-/* A super-block's integer lanes, summed over its chunks: two <8 x i32> (even and odd chunks)
- * or, on AVX-512, one <16 x i32> whose halves are a pair of chunks. Added up at the end (lanes_of_
- * chunks), every lane holds the same exact integer either way. */
-typedef struct chunk_lanes {
-  LLVMValueRef even, odd, wide;
-} chunk_lanes;
-
 static LLVMValueRef concat(emitter *e, LLVMValueRef x, LLVMValueRef y, unsigned n) {
   int order[64];
   for (unsigned l = 0; l < 2 * n; l++)
     order[l] = (int)l;
   return LLVMBuildShuffleVector(e->b, x, y, emit_i32_vector(e, order, 2 * n), "");
 }
+
+/* The 32-element types in groups of eight blocks: the eight d_w * d_a of a row as one vector
+ * multiply (each lane the product block_32 takes). Paired (AVX-512, an even number of rows): two
+ * activation rows share one 64-byte vector, row 2p in the low eight lanes and 2p + 1 in the high
+ * ones, so that each block takes one vpdpbusd (|w| twice against both rows' levels, with w's sign
+ * by a masked subtract: where w is 0 the product is 0 either way), one conversion and one fused
+ * multiply-add for the two; acc_vars then holds n_rows / 2 <16 x float>, else n_rows
+ * <8 x float>. Either way every lane gets fma(d, lanes, acc) block by block, in order. Rows share
+ * the weight row, so its levels are decoded once for all. */
+static void group_32(emitter *e, const qdot_kind *k, const operands *o, int n_rows, bool paired,
+                     LLVMValueRef group, LLVMValueRef *acc_vars) {
+  enum { MAX = 8, GROUP = 8 };
+  LLVMTypeRef v8f32 = emit_vec(e->f32, 8), v16f32 = emit_vec(e->f32, 16);
+  LLVMValueRef first = emit_mul64(e, group, GROUP);
+  LLVMValueRef d_w = LLVMGetUndef(v8f32), wblk[GROUP];
+  for (int b = 0; b < GROUP; b++) {
+    wblk[b] = emit_gep(e, e->i8, o[0].w, emit_mul64(e, emit_add64(e, first, b), k->block_bytes));
+    d_w = LLVMBuildInsertElement(e->b, d_w, load_f16(e, wblk[b]), emit_i32(e, b), "");
+  }
+  int n_acc = paired ? n_rows / 2 : n_rows;
+  LLVMValueRef d[MAX], acc[MAX];
+  for (int j = 0; j < n_rows; j++)
+    d[j] = LLVMBuildFMul(e->b, d_w, emit_load(e, v8f32, emit_gep(e, e->f32, o[j].a_d, first)), "");
+  for (int j = 0; j < n_acc; j++)
+    acc[j] = emit_get(e, paired ? v16f32 : v8f32, acc_vars[j]);
+  for (int b = 0; b < GROUP; b++) {
+    LLVMValueRef index = emit_mul64(e, emit_add64(e, first, b), 32);
+    LLVMValueRef levels = k->levels(e, wblk[b]);
+    if (!paired) {
+      for (int j = 0; j < n_rows; j++) {
+        LLVMValueRef lanes = dot4(e, levels, false, &o[j], index);
+        LLVMValueRef dj = LLVMBuildExtractElement(e->b, d[j], emit_i32(e, b), "");
+        acc[j] = emit_fma(e, emit_splat(e, dj, e->f32, 8), LLVMBuildSIToFP(e->b, lanes, v8f32, ""),
+                          acc[j]);
+      }
+      continue;
+    }
+    LLVMTypeRef v32i8 = emit_vec(e->i8, 32), v64i8 = emit_vec(e->i8, 64),
+                v16i32 = emit_vec(e->i32, 16);
+    LLVMValueRef w8 = LLVMBuildTrunc(e->b, levels, v32i8, "");
+    LLVMValueRef w = concat(e, w8, w8, 32), zero = LLVMConstNull(v64i8);
+    LLVMValueRef negative = LLVMBuildICmp(e->b, LLVMIntSLT, w, zero, "");
+    LLVMValueRef abs_args[2] = {w, LLVMConstInt(e->i1, 0, 0)};
+    LLVMValueRef magnitude =
+        LLVMBuildBitCast(e->b, emit_intrinsic(e, "llvm.abs", v64i8, abs_args, 2), v16i32, "");
+    int pick[16];
+    for (int l = 0; l < 16; l++)
+      pick[l] = l < 8 ? b : 8 + b; /* row 2p's d of block b, then row 2p + 1's */
+    for (int p = 0; p < n_acc; p++) {
+      LLVMValueRef a = concat(e, emit_load(e, v32i8, emit_gep(e, e->i8, o[2 * p].a_q, index)),
+                              emit_load(e, v32i8, emit_gep(e, e->i8, o[2 * p + 1].a_q, index)), 32);
+      a = LLVMBuildSelect(e->b, negative, LLVMBuildSub(e->b, zero, a, ""), a, "");
+      LLVMValueRef args[3] = {LLVMConstNull(v16i32), magnitude,
+                              LLVMBuildBitCast(e->b, a, v16i32, "")};
+      LLVMValueRef lanes = emit_intrinsic(e, "llvm.x86.avx512.vpdpbusd.512", NULL, args, 3);
+      LLVMValueRef dp =
+          LLVMBuildShuffleVector(e->b, d[2 * p], d[2 * p + 1], emit_i32_vector(e, pick, 16), "");
+      acc[p] = emit_fma(e, dp, LLVMBuildSIToFP(e->b, lanes, v16f32, ""), acc[p]);
+    }
+  }
+  for (int j = 0; j < n_acc; j++)
+    emit_set(e, acc_vars[j], acc[j]);
+}
+
+/* The block loop of a 32-element type for n_rows activation rows against one weight row: groups
+ * of eight blocks (group_32), then the blocks left one by one (block_32); results[j] row j's
+ * hsum_float_8. */
+static void dot_rows_32(emitter *e, const qdot_kind *k, const operands *o, int n_rows,
+                        LLVMValueRef k_elems, LLVMValueRef *results) {
+  enum { MAX = 8 };
+  LLVMTypeRef v8f32 = emit_vec(e->f32, 8), v16f32 = emit_vec(e->f32, 16);
+  bool paired = e->isa == EMIT_ISA_AVX512 && n_rows % 2 == 0;
+  LLVMValueRef n_blocks = LLVMBuildSDiv(e->b, k_elems, emit_i64(e, 32), "");
+  LLVMValueRef n_groups = LLVMBuildSDiv(e->b, n_blocks, emit_i64(e, 8), "");
+  LLVMValueRef acc[MAX], pairs[MAX / 2];
+  for (int j = 0; j < n_rows; j++)
+    acc[j] = emit_var(e, v8f32, LLVMConstNull(v8f32));
+  for (int p = 0; paired && p < n_rows / 2; p++)
+    pairs[p] = emit_var(e, v16f32, LLVMConstNull(v16f32));
+  emit_loop l;
+  LLVMValueRef g = emit_for(e, &l, emit_i64(e, 0), n_groups, 1);
+  group_32(e, k, o, n_rows, paired, g, paired ? pairs : acc);
+  emit_end(e, &l);
+  for (int p = 0; paired && p < n_rows / 2; p++) { /* the pairs' halves back to their rows */
+    LLVMValueRef both = emit_get(e, v16f32, pairs[p]);
+    for (int h = 0; h < 2; h++) {
+      int half[8];
+      for (int l8 = 0; l8 < 8; l8++)
+        half[l8] = 8 * h + l8;
+      emit_set(e, acc[2 * p + h],
+               LLVMBuildShuffleVector(e->b, both, both, emit_i32_vector(e, half, 8), ""));
+    }
+  }
+  LLVMValueRef i = emit_for(e, &l, emit_mul64(e, n_groups, 8), n_blocks, 1);
+  for (int j = 0; j < n_rows; j++) {
+    accumulators a = {.lanes = emit_get(e, v8f32, acc[j])};
+    block_32(e, k, &o[j], i, false, &a);
+    emit_set(e, acc[j], a.lanes);
+  }
+  emit_end(e, &l);
+  for (int j = 0; j < n_rows; j++)
+    results[j] = emit_hsum(e, emit_get(e, v8f32, acc[j]), 8);
+}
+
+/* A super-block's integer lanes, summed over its chunks: two <8 x i32> (even and odd chunks)
+ * or, on AVX-512, one <16 x i32> whose halves are a pair of chunks. Added up at the end (lanes_of_
+ * chunks), every lane holds the same exact integer either way. */
+typedef struct chunk_lanes {
+  LLVMValueRef even, odd, wide;
+} chunk_lanes;
 
 /* Chunks c (levels0, pair scales scales0) and c + 1 against the activation's 64 levels at index:
  * scaled_dot4 of each, or on AVX-512 one 64-byte vpmaddubsw and one vpdpwssd for both. */
@@ -496,6 +599,10 @@ static LLVMValueRef finish_rows(emitter *e, const qdot_kind *k, const operands *
 static void dot_rows(emitter *e, const qdot_kind *k, bool tiled, LLVMValueRef fn, const operands *o,
                      int n_rows, LLVMValueRef k_elems, LLVMValueRef *results) {
   enum { MAX_ROWS = 8 };
+  if (k->block_elems == 32 && n_rows > 1) { /* one row (decode) keeps the plain loop */
+    dot_rows_32(e, k, o, n_rows, k_elems, results);
+    return;
+  }
   LLVMBasicBlockRef entry = LLVMGetInsertBlock(e->b);
   LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(e->ctx, fn, "block");
   LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, fn, "done");

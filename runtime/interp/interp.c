@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ir/fused_body.h"
+#include "runtime/interp/interp_gelu.h"
 #include "runtime/interp/interp_qdot.h"
 #include "runtime/interp/interp_simd.h"
 #include "runtime/memory_plan.h"
@@ -224,27 +225,6 @@ static int64_t broadcast_index(const interp_buffer *y, const interp_buffer *b, i
  * n % 16 elements, which real models do not have (their widths are multiples of 16). */
 static float silu(float x) { return simd_silu(x); }
 
-/* In ggml's order of operations (x * (1 + a x^2) rather than x + a x^3), with the multiply-add
- * that its x86 build fuses, so that the f16 table llama.cpp builds from it rounds to the same
- * values (without the fma, 2 of the default model's 24576 first-layer GeGLU outputs differ by an
- * f16 step). */
-static float gelu_tanh(float x) {
-  const float c = 0.79788456080286535587989211986876f; /* sqrt(2/pi) */
-  return 0.5f * x * (1.0f + tanhf(c * x * fmaf(0.044715f * x, x, 1.0f)));
-}
-
-static float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)); }
-
-/* ggml's GGML_GELU_FP16 table: the input and the result rounded to f16, the tails passed
- * through unrounded. */
-static float gelu_tanh_f16(float x) {
-  if (x <= -10.0f)
-    return 0.0f;
-  if (x >= 10.0f)
-    return x;
-  return quant_f16_to_f32(quant_f32_to_f16(gelu_tanh(quant_f16_to_f32(quant_f32_to_f16(x)))));
-}
-
 static chord_status op_binary(interp_session *s, const ir_value *v, interp_buffer *y,
                               chord_error *error) {
   interp_buffer *a = operand_buffer(s, v, 0), *b = operand_buffer(s, v, 1);
@@ -278,7 +258,9 @@ static chord_status op_unary(interp_session *s, const ir_value *v, interp_buffer
     else if (v->op == IR_OP_TANH)
       t = tanhf(t);
     else
-      t = approx == 1 ? gelu_erf(t) : approx == 2 ? gelu_tanh_f16(t) : gelu_tanh(t);
+      t = approx == 1   ? interp_gelu_erf(t)
+          : approx == 2 ? interp_gelu_tanh_f16(t)
+                        : interp_gelu_tanh(t);
     y->f[i] = t;
   }
   return CHORD_OK;
@@ -294,9 +276,9 @@ static float fused_mul(const float *arg) { return arg[0] * arg[1]; }
 static float fused_scale(const float *arg) { return arg[0] * arg[1]; } /* as op_unary's scale */
 static float fused_neg(const float *arg) { return -arg[0]; }
 static float fused_silu(const float *arg) { return silu(arg[0]); }
-static float fused_gelu(const float *arg) { return gelu_tanh(arg[0]); }
-static float fused_gelu_erf(const float *arg) { return gelu_erf(arg[0]); }
-static float fused_gelu_f16(const float *arg) { return gelu_tanh_f16(arg[0]); }
+static float fused_gelu(const float *arg) { return interp_gelu_tanh(arg[0]); }
+static float fused_gelu_erf(const float *arg) { return interp_gelu_erf(arg[0]); }
+static float fused_gelu_f16(const float *arg) { return interp_gelu_tanh_f16(arg[0]); }
 
 static const interp_fused_fn fused_fns[IR_FUSED_FN_COUNT] = {
 #define X(NAME, name, arity, literal, semantics) [IR_FUSED_##NAME] = fused_##name,
