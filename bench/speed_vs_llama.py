@@ -166,10 +166,21 @@ def llama_worker(path, threads, n_ctx):
                 token = int(np.argmax(np.ctypeslib.as_array(raw, shape=(n_vocab,))))
             reply = {"tokens_per_s": n / (time.perf_counter() - start)}
         elif words[0] == "rss":
-            reply = {"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+            reply = {"peak_rss_bytes": peak_rss_bytes()}
         else:
             reply = {"error": f"unknown command {words[0]}"}
         print(json.dumps(reply), flush=True)
+
+
+def peak_rss_bytes():
+    """This process's peak resident set: VmHWM (ru_maxrss keeps the parent's peak at fork)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def measure(args, name, threads, bw):

@@ -98,9 +98,22 @@ static chord_status run_tg(chord_session *s, int32_t first, int64_t n, double *m
   return st;
 }
 
+/* The process's own peak resident set: Linux's VmHWM, which starts afresh at exec. (ru_maxrss
+ * does not: it keeps the parent's peak at fork, so a chord started by a large process, the
+ * side-by-side script, would report that process's peak.) ru_maxrss where there is no /proc. */
 static double peak_rss_bytes(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  double kib = -1.0;
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "VmHWM:", 6) == 0)
+      kib = strtod(line + 6, NULL);
+  if (f)
+    fclose(f);
   struct rusage u;
-  return getrusage(RUSAGE_SELF, &u) == 0 ? (double)u.ru_maxrss * 1024.0 : 0.0; /* KiB on Linux */
+  if (kib < 0.0)
+    kib = getrusage(RUSAGE_SELF, &u) == 0 ? (double)u.ru_maxrss : 0.0; /* KiB on Linux */
+  return kib * 1024.0;
 }
 
 static void print_text(const char *path, const chord_compile_options *co, double compile_ms,

@@ -58,32 +58,50 @@ static void store_result(emitter *e, const fgemm *g, LLVMValueRef j, LLVMValueRe
   emit_store_at(e, v, g->y, LLVMBuildAdd(e->b, LLVMBuildMul(e->b, j, g->y_stride, ""), r, ""));
 }
 
-/* simd_dot64 of every (activation row, weight row): four accumulators over blocks of 64, lanes
- * (0 + 2) + (1 + 3), simd_sum16. With k a multiple of 64 there is no tail. */
-static void emit_dot64_rows(emitter *e, const fgemm *g) {
+/* simd_dot64 of activation row j with weight rows [r0, r0 + n): four accumulators each over
+ * blocks of 64, lanes (0 + 2) + (1 + 3), simd_sum16. With k a multiple of 64 there is no tail.
+ * Several rows side by side keep more of the weights' cache lines in flight (decode reads each
+ * weight once: memory-bound). */
+static void emit_dot64_group(emitter *e, const fgemm *g, LLVMValueRef j, LLVMValueRef r0, int n) {
+  enum { MAX = 4 };
   LLVMTypeRef v16 = emit_vec(e->f32, LANES);
-  LLVMValueRef acc[4];
-  for (int q = 0; q < 4; q++)
-    acc[q] = emit_var(e, v16, NULL);
-  emit_loop lj, lr, lk;
-  LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), g->m, 1);
-  LLVMValueRef r = emit_for(e, &lr, emit_i64(e, 0), g->rows, 1);
-  for (int q = 0; q < 4; q++)
-    emit_set(e, acc[q], LLVMConstNull(v16));
+  LLVMValueRef acc[MAX][4];
+  for (int r = 0; r < n; r++)
+    for (int q = 0; q < 4; q++)
+      acc[r][q] = emit_var(e, v16, LLVMConstNull(v16));
+  emit_loop lk;
   LLVMValueRef kk = emit_for(e, &lk, emit_i64(e, 0), g->k, 64);
   for (int q = 0; q < 4; q++) {
     LLVMValueRef at = emit_add64(e, kk, LANES * q);
-    emit_set(e, acc[q],
-             emit_fma(e, load_activations(e, g, j, at), load_weights(e, g, r, at),
-                      emit_get(e, v16, acc[q])));
+    LLVMValueRef x = load_activations(e, g, j, at);
+    for (int r = 0; r < n; r++)
+      emit_set(e, acc[r][q],
+               emit_fma(e, x, load_weights(e, g, emit_add64(e, r0, r), at),
+                        emit_get(e, v16, acc[r][q])));
   }
   emit_end(e, &lk);
-  LLVMValueRef x[4];
-  for (int q = 0; q < 4; q++)
-    x[q] = emit_get(e, v16, acc[q]);
-  LLVMValueRef lanes = LLVMBuildFAdd(e->b, LLVMBuildFAdd(e->b, x[0], x[2], ""),
-                                     LLVMBuildFAdd(e->b, x[1], x[3], ""), "");
-  store_result(e, g, j, r, emit_hsum(e, lanes, LANES));
+  for (int r = 0; r < n; r++) {
+    LLVMValueRef x[4];
+    for (int q = 0; q < 4; q++)
+      x[q] = emit_get(e, v16, acc[r][q]);
+    LLVMValueRef lanes = LLVMBuildFAdd(e->b, LLVMBuildFAdd(e->b, x[0], x[2], ""),
+                                       LLVMBuildFAdd(e->b, x[1], x[3], ""), "");
+    store_result(e, g, j, emit_add64(e, r0, r), emit_hsum(e, lanes, LANES));
+  }
+}
+
+/* simd_dot64 of every (activation row, weight row): weight rows four at a time, then the rest. */
+static void emit_dot64_rows(emitter *e, const fgemm *g) {
+  enum { GROUP = 4 };
+  LLVMValueRef whole =
+      LLVMBuildSub(e->b, g->rows, LLVMBuildSRem(e->b, g->rows, emit_i64(e, GROUP), ""), "");
+  emit_loop lj, lr;
+  LLVMValueRef j = emit_for(e, &lj, emit_i64(e, 0), g->m, 1);
+  LLVMValueRef r0 = emit_for(e, &lr, emit_i64(e, 0), whole, GROUP);
+  emit_dot64_group(e, g, j, r0, GROUP);
+  emit_end(e, &lr);
+  LLVMValueRef r = emit_for(e, &lr, whole, g->rows, 1);
+  emit_dot64_group(e, g, j, r, 1);
   emit_end(e, &lr);
   emit_end(e, &lj);
 }
