@@ -16,6 +16,7 @@ static const cli_command commands[] = {
     {"opt", cmd_opt, "parse, verify, transform and print a graph in the IR text form"},
     {"logits", cmd_logits, "evaluate a prompt and print the last position's logits as JSON"},
     {"bench", cmd_bench, "measure prompt and generation speed (tokens/s), like llama-bench"},
+    {"compile", cmd_compile, "compile a model ahead of time: its graph and kernels to a file"},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

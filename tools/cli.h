@@ -42,6 +42,7 @@ void cli_expand_aliases(int argc, char **argv);
 
 /* The commands (one file each in tools/). */
 int cmd_info(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);

@@ -51,9 +51,11 @@ typedef struct emit_request {
 
 static chord_status write_emitted(FILE *out, const void *context, chord_error *error) {
   const emit_request *r = context;
-  char *text = NULL;
-  chord_status st = cpu_target_emit(r->graph, r->assembly, &text, error);
-  if (st == CHORD_OK && fputs(text, out) == EOF)
+  void *text = NULL;
+  size_t size = 0;
+  chord_status st =
+      cpu_target_emit(r->graph, r->assembly ? CPU_EMIT_ASM : CPU_EMIT_LLVM, &text, &size, error);
+  if (st == CHORD_OK && fwrite(text, 1, size, out) != size)
     st = rt_error(error, CHORD_ERROR_IO, "cannot write the output");
   rt_free(text);
   return st;

@@ -274,9 +274,10 @@ static chord_status cpu_load(void *program, const gguf_file *weights, void **ins
   return target_interp.load(((cpu_program *)program)->interp, weights, instance, error);
 }
 
-chord_status cpu_target_emit(const ir_graph *graph, bool assembly, char **text,
+chord_status cpu_target_emit(const ir_graph *graph, cpu_emit_kind kind, void **data, size_t *size,
                              chord_error *error) {
-  *text = NULL;
+  *data = NULL;
+  *size = 0;
   jit *j = NULL;
   chord_status st = jit_create(&j, 3, error);
   if (st != CHORD_OK)
@@ -292,10 +293,17 @@ chord_status cpu_target_emit(const ir_graph *graph, bool assembly, char **text,
   op_plan_free(&plan);
   st = emit_ops_define_tables(module) ? jit_optimize(j, module, error)
                                       : rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory");
-  if (st == CHORD_OK) {
-    *text = assembly ? jit_print_asm(j, module, error) : jit_print_ir(module);
-    if (!*text)
-      st = assembly ? error->status : rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory");
+  if (st == CHORD_OK && kind == CPU_EMIT_OBJECT) {
+    *data = jit_emit_object(j, module, size, error);
+    if (!*data)
+      st = error ? error->status : CHORD_ERROR_NO_MEMORY;
+  } else if (st == CHORD_OK) {
+    char *text = kind == CPU_EMIT_ASM ? jit_print_asm(j, module, error) : jit_print_ir(module);
+    if (!text)
+      st = kind == CPU_EMIT_ASM ? error->status
+                                : rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory");
+    else
+      *data = text, *size = strlen(text);
   }
   LLVMDisposeModule(module);
   jit_free(j);

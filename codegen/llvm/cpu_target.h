@@ -1,17 +1,27 @@
-/* What the CPU target generates for a graph, as text: the LLVM IR module of its kernels (one set
- * per weight type the graph's matmuls use, codegen/llvm/emit_qdot.h), optimized as the target
- * optimizes it, or the host's assembly for it (`chord ir --emit=llvm|asm`). */
+/* What the CPU target generates for a graph: the LLVM IR module of its kernels (one set per
+ * weight type the graph's matmuls use, codegen/llvm/emit_qdot.h, and the node kernels), optimized
+ * as the target optimizes it, the host's assembly for it, or its object code (`chord ir
+ * --emit=llvm|asm`, `chord compile --emit llvm|asm|obj`). */
 #ifndef CHORD_CODEGEN_LLVM_CPU_TARGET_H
 #define CHORD_CODEGEN_LLVM_CPU_TARGET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "chord.h"
 #include "ir/ir.h"
 #include "runtime/interp/interp.h"
 
-/* *text is for rt_free. */
-chord_status cpu_target_emit(const ir_graph *graph, bool assembly, char **text, chord_error *error);
+typedef enum cpu_emit_kind {
+  CPU_EMIT_LLVM,   /* the optimized module as LLVM IR text */
+  CPU_EMIT_ASM,    /* this host's assembly for it */
+  CPU_EMIT_OBJECT, /* this host's relocatable object file (ELF on Linux) */
+} cpu_emit_kind;
+
+/* The kernels' code for graph as kind: *data (for rt_free) and its *size in bytes; text kinds
+ * end with a NUL not counted in *size. */
+chord_status cpu_target_emit(const ir_graph *graph, cpu_emit_kind kind, void **data, size_t *size,
+                             chord_error *error);
 
 struct target_info;
 extern const struct target_info target_cpu;
