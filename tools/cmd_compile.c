@@ -163,7 +163,7 @@ int cmd_compile(int argc, char **argv) {
     return cli_usage_error("compile", "--cpu %s: only native is built yet", cpu);
   chord_error error;
   pass_pipeline pipeline;
-  if (pass_pipeline_for_level(po.level, &pipeline, &error) != CHORD_OK)
+  if (pass_pipeline_for_level(po.level, &pipeline, &error) != CHORD_OK) /* checked before work */
     return cli_usage_error("compile", "%s", error.message);
   char path_buf[4096];
   const char *path = cli_model_path(model, path_buf, sizeof path_buf);
@@ -174,9 +174,7 @@ int cmd_compile(int argc, char **argv) {
   ir_graph *g = NULL;
   int rc = 1;
   lower_options lo = {.n_ctx = n_ctx, .last_logits_only = true};
-  if (gguf_open(path, &file, &error) != CHORD_OK ||
-      lower_model(file, &lo, &g, &error) != CHORD_OK ||
-      pass_pipeline_run(g, &pipeline, &po.run, &error) != CHORD_OK)
+  if (pass_lower_model(path, &lo, &po, &file, &g, &error) != CHORD_OK)
     rc = cli_error("%s", error.message);
   else if (EMITS[emit].what == EMIT_GRAPH)
     rc = cli_write_output(output, pass_write_graph, g);

@@ -112,7 +112,7 @@ int cmd_ir(int argc, char **argv) {
     return cli_usage_error("ir", "unexpected argument '%s'", argv[optind]);
   chord_error error;
   pass_pipeline pipeline;
-  if (pass_pipeline_for_level(po.level, &pipeline, &error) != CHORD_OK)
+  if (pass_pipeline_for_level(po.level, &pipeline, &error) != CHORD_OK) /* checked before work */
     return cli_usage_error("ir", "%s", error.message);
   if (stats)
     po.run.print = pass_write_stats; /* --print-after dumps the tables too */
@@ -125,9 +125,7 @@ int cmd_ir(int argc, char **argv) {
   ir_graph *g = NULL;
   int rc = 1;
   lower_options lo = {.n_ctx = n_ctx, .last_logits_only = last_logits};
-  if (gguf_open(path, &file, &error) != CHORD_OK ||
-      lower_model(file, &lo, &g, &error) != CHORD_OK ||
-      pass_pipeline_run(g, &pipeline, &po.run, &error) != CHORD_OK)
+  if (pass_lower_model(path, &lo, &po, &file, &g, &error) != CHORD_OK)
     rc = cli_error("%s", error.message);
   else if (emit)
     rc = cli_write_output(output, write_emitted, &(emit_request){g, strcmp(emit, "asm") == 0});

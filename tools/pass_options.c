@@ -83,3 +83,18 @@ chord_status pass_write_stats(FILE *out, const void *graph, chord_error *error) 
     st = write_activations(out, graph, error);
   return st;
 }
+
+chord_status pass_lower_model(const char *path, const lower_options *lo, pass_options *p,
+                              gguf_file **file, ir_graph **graph, chord_error *error) {
+  *file = NULL;
+  *graph = NULL;
+  pass_pipeline pipeline;
+  chord_status st = pass_pipeline_for_level(p->level < 0 ? 0 : p->level, &pipeline, error);
+  if (st == CHORD_OK)
+    st = gguf_open(path, file, error);
+  if (st == CHORD_OK)
+    st = lower_model(*file, lo, graph, error);
+  if (st == CHORD_OK)
+    st = pass_pipeline_run(*graph, &pipeline, &p->run, error);
+  return st;
+}

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "frontends/gguf/gguf.h"
+#include "frontends/gguf/lower.h"
 #include "passes/pass.h"
 
 enum {
@@ -44,6 +46,12 @@ bool pass_parse_level(const char *command, const char *arg, int *level);
 /* Handles getopt's c if it is one of the options above or 'O': returns 1 when handled, 0 when c
  * is not a pass option, and -1 after printing a usage error for `command`. */
 int pass_options_handle(pass_options *p, const char *command, int c, const char *arg);
+
+/* The model at path opened, lowered with lo and put through the pipeline of p's level with p's run
+ * options: *file and *graph for the caller to free (ir_graph_free, gguf_close), also on failure
+ * (then either may be NULL). */
+chord_status pass_lower_model(const char *path, const lower_options *lo, pass_options *p,
+                              gguf_file **file, ir_graph **graph, chord_error *error);
 
 /* cli_writer functions (tools/cli.h) for an ir_graph: its text form, or ir/stats.h's tables. */
 chord_status pass_write_graph(FILE *out, const void *graph, chord_error *error);
