@@ -26,7 +26,12 @@ typedef struct parser {
   chord_error *error;
   bool failed;
   size_t line_at, line; /* a cursor for source positions: line of offset line_at */
+  int dim_nesting;      /* parentheses and unary minus open in the dimension being parsed */
 } parser;
+
+/* How deep a dimension expression may nest: its parser recurses once per level, and a file of
+ * nothing but '(' must not exhaust the stack (the fuzzer found it). */
+enum { DIM_MAX_NESTING = 64 };
 
 /* Records the first error, at text offset `where`. */
 static bool error_at(parser *p, size_t where, const char *format, ...)
@@ -289,8 +294,19 @@ static bool dim_overflows(parser *p, size_t where) {
   return error_at(p, where, "dimension overflows (coefficients are at most 2^62 in magnitude)");
 }
 
+static bool dim_factor_at(parser *p, ir_dim *out);
+
 static bool dim_factor(parser *p, ir_dim *out) {
   skip_space(p);
+  if (p->dim_nesting >= DIM_MAX_NESTING)
+    return error_at(p, p->at, "dimension nested too deeply (at most %d levels)", DIM_MAX_NESTING);
+  p->dim_nesting++;
+  bool ok = dim_factor_at(p, out);
+  p->dim_nesting--;
+  return ok;
+}
+
+static bool dim_factor_at(parser *p, ir_dim *out) {
   size_t start = p->at;
   int c = peek(p);
   if (c == '(') {
