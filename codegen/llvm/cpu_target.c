@@ -124,14 +124,14 @@ static LLVMModuleRef kernel_module(jit *j, const kernel_set *set, const op_plan 
 }
 
 /* What the kernels' object code depends on besides their IR: the cache key (cache.h). */
-static void kernel_description(const jit *j, char *buf, size_t size) {
+static void kernel_description(const jit *j, LLVMModuleRef module, char *buf, size_t size) {
   const jit_host *host = jit_get_host(j);
   unsigned major, minor, patch;
   LLVMGetVersion(&major, &minor, &patch);
   snprintf(buf, size, "chord %d.%d.%d; llvm %u.%u.%u; %s; %s; %s; isa %d; tables %016llx",
            CHORD_VERSION_MAJOR, CHORD_VERSION_MINOR, CHORD_VERSION_PATCH, major, minor, patch,
            host->triple, host->cpu, host->features, (int)emit_isa_for(host),
-           (unsigned long long)emit_ops_tables_digest());
+           (unsigned long long)emit_ops_tables_digest(module));
 }
 
 /* The kernels' object code into the JIT: from the cache when it has them, else optimized,
@@ -140,7 +140,7 @@ static chord_status link_kernels(cpu_program *p, LLVMModuleRef module, chord_err
   /* the key covers the generated IR itself, so a chord whose kernels changed (even at the same
    * version) never links another's objects */
   char description[8192], path[4096];
-  kernel_description(p->jit, description, sizeof description);
+  kernel_description(p->jit, module, description, sizeof description);
   char *ir = jit_print_ir(module);
   if (!ir)
     return rt_error(error, CHORD_ERROR_NO_MEMORY, "cpu: out of memory");

@@ -46,7 +46,8 @@ bool emit_op(LLVMModuleRef module, const ir_value *v, const char *name, emit_isa
  * memory. Call before optimizing or printing the module for a user. */
 bool emit_ops_define_tables(LLVMModuleRef module);
 
-/* A digest of those tables' contents, for the cache key (they come from the C library's tanhf). */
-uint64_t emit_ops_tables_digest(void);
+/* A digest of the contents of the tables module declares, for the cache key (they come from the
+ * C library's tanhf); 0 when it declares none. */
+uint64_t emit_ops_tables_digest(LLVMModuleRef module);
 
 #endif

@@ -501,7 +501,6 @@ static int64_t matmul_b_batch(const interp_buffer *a, const interp_buffer *b, in
  * still make 32 chunks. */
 enum { MATMUL_CHUNK = 64 };
 
-/* Items are (a batch, n) pairs: each decodes one row of b once and uses it for all M rows. */
 /* Items [first, last) by integer dot products: each weight row decoded once, then dotted with
  * every row of a (already decoded). */
 static void matmul_range_qdot(matmul_job *job, uint64_t first, uint64_t last) {
@@ -570,6 +569,7 @@ static void matmul_range_fgemm(matmul_job *job, uint64_t first, uint64_t last) {
   }
 }
 
+/* Items are (a batch, n) pairs: each decodes one row of b once and uses it for all M rows. */
 static void matmul_range(void *ctx, uint64_t first, uint64_t last, int worker) {
   (void)worker;
   matmul_job *job = ctx;
