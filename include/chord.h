@@ -46,6 +46,10 @@ chord_status chord_default_model_path(char *buf, size_t size, chord_error *error
 typedef struct chord_model chord_model;
 
 chord_status chord_model_open(const char *path, chord_model **out, chord_error *error);
+/* A GGUF file already in memory (an executable's embedded weights): name is for messages; the
+ * bytes must outlive the model. */
+chord_status chord_model_open_memory(const void *data, size_t size, const char *name,
+                                     chord_model **out, chord_error *error);
 void chord_model_free(chord_model *model);
 
 const char *chord_model_architecture(const chord_model *model); /* general.architecture or "" */
@@ -90,6 +94,25 @@ chord_status chord_compile(chord_model *model, const chord_compile_options *opti
 void chord_program_free(chord_program *program);
 int64_t chord_program_context_size(const chord_program *program);
 const char *chord_program_target(const chord_program *program);
+
+/* ---- programs compiled ahead of time --------------------------------------------------------- */
+
+/* What `chord compile --emit obj` writes for a model: its kernels and its optimized graph, as
+ * the symbol chord_compiled_model. Link that object with libchord_runtime.a (no LLVM, no
+ * compiler) and make the program from it: docs/aot.md, examples/compiled.c. */
+typedef struct chord_compiled chord_compiled;
+extern const chord_compiled chord_compiled_model;
+
+/* The program of a compiled module, for model: the GGUF it was compiled from (or one with the
+ * same tensors: each is checked by name, type and size when a session starts). Of options only
+ * n_threads and n_batch count (target, level, context size and cache type were fixed by the
+ * compile); NULL: the defaults. The model and the module must outlive the program. */
+chord_status chord_program_from_compiled(chord_model *model, const chord_compiled *compiled,
+                                         const chord_compile_options *options, chord_program **out,
+                                         chord_error *error);
+/* The target triple and CPU a module was compiled for. */
+const char *chord_compiled_triple(const chord_compiled *compiled);
+const char *chord_compiled_cpu(const chord_compiled *compiled);
 
 /* ---- sessions: feed, sample, generate -------------------------------------------------------- */
 

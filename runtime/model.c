@@ -32,18 +32,15 @@ chord_status chord_default_model_path(char *buf, size_t size, chord_error *error
   return CHORD_OK;
 }
 
-chord_status chord_model_open(const char *path, chord_model **out, chord_error *error) {
-  *out = NULL;
-  if (!path)
-    return rt_error(error, CHORD_ERROR_INVALID, "chord_model_open: no path given");
+/* The model of an open GGUF file (taking it over). */
+static chord_status model_of_file(gguf_file *file, chord_model **out, chord_error *error) {
   chord_model *m = rt_calloc(1, sizeof *m);
-  if (!m)
-    return rt_error(error, CHORD_ERROR_NO_MEMORY, "%s: out of memory", path);
-  chord_status s = gguf_open(path, &m->file, error);
-  if (s) {
-    rt_free(m);
-    return s;
+  if (!m) {
+    chord_status st = rt_error(error, CHORD_ERROR_NO_MEMORY, "%s: out of memory", file->path);
+    gguf_close(file);
+    return st;
   }
+  m->file = file;
   gguf_string arch;
   if (gguf_get_string(m->file, "general.architecture", &arch, NULL) == CHORD_OK)
     snprintf(m->architecture, sizeof m->architecture, "%.*s", (int)arch.size, arch.data);
@@ -51,6 +48,23 @@ chord_status chord_model_open(const char *path, chord_model **out, chord_error *
     m->parameters += m->file->tensors[i].n_elems;
   *out = m;
   return CHORD_OK;
+}
+
+chord_status chord_model_open(const char *path, chord_model **out, chord_error *error) {
+  *out = NULL;
+  if (!path)
+    return rt_error(error, CHORD_ERROR_INVALID, "chord_model_open: no path given");
+  gguf_file *file = NULL;
+  chord_status s = gguf_open(path, &file, error);
+  return s == CHORD_OK ? model_of_file(file, out, error) : s;
+}
+
+chord_status chord_model_open_memory(const void *data, size_t size, const char *name,
+                                     chord_model **out, chord_error *error) {
+  *out = NULL;
+  gguf_file *file = NULL;
+  chord_status s = gguf_open_memory(data, size, name ? name : "(memory)", &file, error);
+  return s == CHORD_OK ? model_of_file(file, out, error) : s;
 }
 
 void chord_model_free(chord_model *model) {

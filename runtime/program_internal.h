@@ -15,6 +15,10 @@ struct chord_program {
   int n_threads;
 };
 
+/* The KV-cache positions of a lowered graph (the first dimension of its state), 0 if it has none.
+ */
+int64_t program_graph_context_size(const ir_graph *g);
+
 /* The program a session runs (runtime/session.c). */
 const chord_program *chord_session_program(const chord_session *session);
 

@@ -11,19 +11,31 @@ debian_packages=(
   libcriterion-dev libpcre2-dev libutf8proc-dev libjansson-dev
   libvulkan-dev mesa-vulkan-drivers spirv-tools
   clang-format
+  # chord compile --target aarch64-linux-gnu: Debian's cross toolchain, and qemu-user to run what
+  # it makes (tests/run/test_compiled.py)
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 )
+# ... and the arm64 builds of the runtime library's dependencies (multiarch), which the build
+# links the AArch64 runtime library's executables with.
+arm64_packages=(libpcre2-dev:arm64 libutf8proc-dev:arm64 libjansson-dev:arm64)
 
-missing=()
-for p in "${debian_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing Debian packages: ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+sudo_cmd=""
+[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+# install_missing WHAT PACKAGE...: apt-get install the packages not installed yet.
+install_missing() {
+  local what=$1 missing=() p
+  shift
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  echo "setup: installing $what: ${missing[*]}"
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+}
+install_missing "Debian packages" "${debian_packages[@]}"
+dpkg --print-foreign-architectures | grep -qx arm64 || $sudo_cmd dpkg --add-architecture arm64
+install_missing "arm64 packages" "${arm64_packages[@]}"
 
 pip_flags=(-q --disable-pip-version-check --root-user-action=ignore)
 # Debian's own python3 refuses pip installs outside a venv (PEP 668) unless told otherwise.

@@ -10,10 +10,12 @@
 #include "runtime/platform/file.h"
 #include "runtime/support/alloc.h"
 
+const char *cli_program = "chord";
+
 int cli_error(const char *format, ...) {
   va_list args;
   va_start(args, format);
-  fputs("chord: error: ", stderr);
+  fprintf(stderr, "%s: error: ", cli_program);
   vfprintf(stderr, format, args);
   fputc('\n', stderr);
   va_end(args);
@@ -23,9 +25,11 @@ int cli_error(const char *format, ...) {
 int cli_usage_error(const char *command, const char *format, ...) {
   va_list args;
   va_start(args, format);
-  fprintf(stderr, "chord %s: ", command);
+  const char *space = command ? " " : "";
+  command = command ? command : "";
+  fprintf(stderr, "%s%s%s: ", cli_program, space, command);
   vfprintf(stderr, format, args);
-  fprintf(stderr, "\nTry 'chord %s --help' for more information.\n", command);
+  fprintf(stderr, "\nTry '%s%s%s --help' for more information.\n", cli_program, space, command);
   va_end(args);
   return 2;
 }

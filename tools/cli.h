@@ -15,9 +15,14 @@ typedef struct cli_command {
   const char *summary;
 } cli_command;
 
+/* The program's name in messages: "chord", or a compiled executable's own (tools/compiled_main.c).
+ */
+extern const char *cli_program;
+
 /* Prints "chord: error: ..." to stderr and returns the exit status 1. */
 int cli_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
-/* Prints a usage error, points at `chord CMD --help`, and returns the exit status 2. */
+/* Prints a usage error, points at `chord CMD --help` (command NULL: the program's own --help),
+ * and returns the exit status 2. */
 int cli_usage_error(const char *command, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 /* The model to use: `given` if set, else the default model. NULL (after printing why) if none. */

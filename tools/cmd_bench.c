@@ -136,50 +136,50 @@ static void print_text(const char *path, const chord_compile_options *co, double
 static void test_key(json_writer *j, const test_runs *t, const char *field) {
   char key[64];
   snprintf(key, sizeof key, "%s_%s", t->name, field);
-  json_key(j, key);
+  jw_key(j, key);
 }
 
 static void print_json(const char *path, const chord_compile_options *co, double compile_ms,
                        const test_runs *tests, int n_tests, int reps) {
   json_writer j;
-  json_init(&j, stdout);
-  json_object_begin(&j);
-  json_key(&j, "model");
-  json_string(&j, path);
-  json_key(&j, "target");
-  json_string(&j, co->target);
-  json_key(&j, "opt_level");
-  json_i64(&j, co->opt_level);
-  json_key(&j, "threads");
-  json_i64(&j, co->n_threads);
-  json_key(&j, "batch");
-  json_i64(&j, co->n_batch);
-  json_key(&j, "repetitions");
-  json_i64(&j, reps);
-  json_key(&j, "compile_ms");
-  json_f64(&j, compile_ms);
-  json_key(&j, "peak_rss_bytes");
-  json_f64(&j, peak_rss_bytes());
+  jw_init(&j, stdout);
+  jw_object_begin(&j);
+  jw_key(&j, "model");
+  jw_string(&j, path);
+  jw_key(&j, "target");
+  jw_string(&j, co->target);
+  jw_key(&j, "opt_level");
+  jw_i64(&j, co->opt_level);
+  jw_key(&j, "threads");
+  jw_i64(&j, co->n_threads);
+  jw_key(&j, "batch");
+  jw_i64(&j, co->n_batch);
+  jw_key(&j, "repetitions");
+  jw_i64(&j, reps);
+  jw_key(&j, "compile_ms");
+  jw_f64(&j, compile_ms);
+  jw_key(&j, "peak_rss_bytes");
+  jw_f64(&j, peak_rss_bytes());
   for (int i = 0; i < n_tests; i++) {
     const test_runs *t = &tests[i];
     if (t->tokens == 0)
       continue;
     test_key(&j, t, "tokens");
-    json_i64(&j, t->tokens);
+    jw_i64(&j, t->tokens);
     test_key(&j, t, "tokens_per_s");
-    json_f64(&j, t->median);
+    jw_f64(&j, t->median);
     test_key(&j, t, "min");
-    json_f64(&j, t->min);
+    jw_f64(&j, t->min);
     test_key(&j, t, "max");
-    json_f64(&j, t->max);
+    jw_f64(&j, t->max);
     test_key(&j, t, "runs");
-    json_array_begin(&j);
+    jw_array_begin(&j);
     for (int r = 0; r < reps; r++)
-      json_f64(&j, t->tokens_per_s[r]);
-    json_array_end(&j);
+      jw_f64(&j, t->tokens_per_s[r]);
+    jw_array_end(&j);
   }
-  json_object_end(&j);
-  json_finish(&j);
+  jw_object_end(&j);
+  jw_finish(&j);
 }
 
 int cmd_bench(int argc, char **argv) {

@@ -198,11 +198,11 @@ static void print_text(const gguf_file *f, bool list_tensors) {
 static void json_value(json_writer *j, const gguf_value *v);
 
 static void json_array_value(json_writer *j, const gguf_array *a) {
-  json_array_begin(j);
+  jw_array_begin(j);
   for (uint64_t i = 0; i < a->count; i++) {
     if (a->elem_type == GGUF_TYPE_STRING) {
       gguf_string str = gguf_array_string(a, i);
-      json_string_n(j, str.data, str.size);
+      jw_string_n(j, str.data, str.size);
     } else if (a->elem_type == GGUF_TYPE_ARRAY) {
       json_value(j, &a->arrays[i]);
     } else {
@@ -210,16 +210,16 @@ static void json_array_value(json_writer *j, const gguf_array *a) {
       int64_t s;
       double d;
       if (a->elem_type == GGUF_TYPE_BOOL && gguf_array_u64(a, i, &u))
-        json_bool(j, u != 0);
+        jw_bool(j, u != 0);
       else if (a->elem_type == GGUF_TYPE_FLOAT32 || a->elem_type == GGUF_TYPE_FLOAT64)
-        json_f64(j, gguf_array_f64(a, i, &d) ? d : 0);
+        jw_f64(j, gguf_array_f64(a, i, &d) ? d : 0);
       else if (gguf_array_u64(a, i, &u))
-        json_u64(j, u);
+        jw_u64(j, u);
       else if (gguf_array_i64(a, i, &s))
-        json_i64(j, s);
+        jw_i64(j, s);
     }
   }
-  json_array_end(j);
+  jw_array_end(j);
 }
 
 static void json_value(json_writer *j, const gguf_value *v) {
@@ -227,35 +227,35 @@ static void json_value(json_writer *j, const gguf_value *v) {
   case GGUF_TYPE_UINT8:
   case GGUF_TYPE_UINT16:
   case GGUF_TYPE_UINT32:
-  case GGUF_TYPE_UINT64: json_u64(j, v->as.u64); break;
+  case GGUF_TYPE_UINT64: jw_u64(j, v->as.u64); break;
   case GGUF_TYPE_INT8:
   case GGUF_TYPE_INT16:
   case GGUF_TYPE_INT32:
-  case GGUF_TYPE_INT64: json_i64(j, v->as.i64); break;
+  case GGUF_TYPE_INT64: jw_i64(j, v->as.i64); break;
   case GGUF_TYPE_FLOAT32:
-  case GGUF_TYPE_FLOAT64: json_f64(j, v->as.f64); break;
-  case GGUF_TYPE_BOOL: json_bool(j, v->as.u64 != 0); break;
-  case GGUF_TYPE_STRING: json_string_n(j, v->as.str.data, v->as.str.size); break;
+  case GGUF_TYPE_FLOAT64: jw_f64(j, v->as.f64); break;
+  case GGUF_TYPE_BOOL: jw_bool(j, v->as.u64 != 0); break;
+  case GGUF_TYPE_STRING: jw_string_n(j, v->as.str.data, v->as.str.size); break;
   case GGUF_TYPE_ARRAY: json_array_value(j, &v->as.arr); break;
   }
 }
 
 /* One metadata entry: {"type": ..., "value": ...}; long arrays carry only their length. */
 static void json_metadata_entry(json_writer *j, const gguf_value *v) {
-  json_object_begin(j);
-  json_key(j, "type");
-  json_string(j, gguf_type_name(v->type));
+  jw_object_begin(j);
+  jw_key(j, "type");
+  jw_string(j, gguf_type_name(v->type));
   if (v->type == GGUF_TYPE_ARRAY) {
-    json_key(j, "element_type");
-    json_string(j, gguf_type_name(v->as.arr.elem_type));
-    json_key(j, "count");
-    json_u64(j, v->as.arr.count);
+    jw_key(j, "element_type");
+    jw_string(j, gguf_type_name(v->as.arr.elem_type));
+    jw_key(j, "count");
+    jw_u64(j, v->as.arr.count);
   }
   if (v->type != GGUF_TYPE_ARRAY || v->as.arr.count <= SHORT_ARRAY) {
-    json_key(j, "value");
+    jw_key(j, "value");
     json_value(j, v);
   }
-  json_object_end(j);
+  jw_object_end(j);
 }
 
 static void print_json(const gguf_file *f, bool list_tensors) {
@@ -263,98 +263,98 @@ static void print_json(const gguf_file *f, bool list_tensors) {
   uint64_t parameters;
   count_types(f, usage, &parameters);
   json_writer j;
-  json_init(&j, stdout);
-  json_object_begin(&j);
-  json_key(&j, "path");
-  json_string(&j, f->path);
-  json_key(&j, "file_size");
-  json_u64(&j, f->map.size);
-  json_key(&j, "version");
-  json_u64(&j, f->version);
+  jw_init(&j, stdout);
+  jw_object_begin(&j);
+  jw_key(&j, "path");
+  jw_string(&j, f->path);
+  jw_key(&j, "file_size");
+  jw_u64(&j, f->map.size);
+  jw_key(&j, "version");
+  jw_u64(&j, f->version);
   gguf_string arch = string_or_empty(f, "general.architecture");
-  json_key(&j, "architecture");
-  json_string_n(&j, arch.data, arch.size);
+  jw_key(&j, "architecture");
+  jw_string_n(&j, arch.data, arch.size);
   gguf_string name = string_or_empty(f, "general.name");
-  json_key(&j, "name");
-  json_string_n(&j, name.data, name.size);
-  json_key(&j, "alignment");
-  json_u64(&j, f->alignment);
-  json_key(&j, "data_offset");
-  json_u64(&j, f->data_start);
+  jw_key(&j, "name");
+  jw_string_n(&j, name.data, name.size);
+  jw_key(&j, "alignment");
+  jw_u64(&j, f->alignment);
+  jw_key(&j, "data_offset");
+  jw_u64(&j, f->data_start);
 
-  json_key(&j, "tokenizer");
-  json_object_begin(&j);
+  jw_key(&j, "tokenizer");
+  jw_object_begin(&j);
   gguf_string tok_model = string_or_empty(f, "tokenizer.ggml.model");
   gguf_string tok_pre = string_or_empty(f, "tokenizer.ggml.pre");
-  json_key(&j, "model");
-  json_string_n(&j, tok_model.data, tok_model.size);
-  json_key(&j, "pre");
-  json_string_n(&j, tok_pre.data, tok_pre.size);
-  json_key(&j, "tokens");
-  json_u64(&j, array_count(f, "tokenizer.ggml.tokens"));
-  json_key(&j, "merges");
-  json_u64(&j, array_count(f, "tokenizer.ggml.merges"));
-  json_object_end(&j);
-  json_key(&j, "chat_template");
-  json_bool(&j, gguf_find_kv(f, "tokenizer.chat_template") != NULL);
+  jw_key(&j, "model");
+  jw_string_n(&j, tok_model.data, tok_model.size);
+  jw_key(&j, "pre");
+  jw_string_n(&j, tok_pre.data, tok_pre.size);
+  jw_key(&j, "tokens");
+  jw_u64(&j, array_count(f, "tokenizer.ggml.tokens"));
+  jw_key(&j, "merges");
+  jw_u64(&j, array_count(f, "tokenizer.ggml.merges"));
+  jw_object_end(&j);
+  jw_key(&j, "chat_template");
+  jw_bool(&j, gguf_find_kv(f, "tokenizer.chat_template") != NULL);
 
-  json_key(&j, "metadata_count");
-  json_u64(&j, f->n_kv);
-  json_key(&j, "metadata");
-  json_object_begin(&j);
+  jw_key(&j, "metadata_count");
+  jw_u64(&j, f->n_kv);
+  jw_key(&j, "metadata");
+  jw_object_begin(&j);
   for (uint64_t i = 0; i < f->n_kv; i++) {
     char key[1024];
     snprintf(key, sizeof key, "%.*s", (int)f->kv[i].key.size, f->kv[i].key.data);
-    json_key(&j, key);
+    jw_key(&j, key);
     json_metadata_entry(&j, &f->kv[i].value);
   }
-  json_object_end(&j);
+  jw_object_end(&j);
 
-  json_key(&j, "tensor_count");
-  json_u64(&j, f->n_tensors);
-  json_key(&j, "parameters");
-  json_u64(&j, parameters);
-  json_key(&j, "types");
-  json_object_begin(&j);
+  jw_key(&j, "tensor_count");
+  jw_u64(&j, f->n_tensors);
+  jw_key(&j, "parameters");
+  jw_u64(&j, parameters);
+  jw_key(&j, "types");
+  jw_object_begin(&j);
   for (int t = 0; t < IR_DTYPE_COUNT; t++) {
     if (!usage[t].tensors)
       continue;
-    json_key(&j, ir_dtype_name((ir_dtype)t));
-    json_object_begin(&j);
-    json_key(&j, "tensors");
-    json_u64(&j, usage[t].tensors);
-    json_key(&j, "parameters");
-    json_u64(&j, usage[t].parameters);
-    json_key(&j, "bytes");
-    json_u64(&j, usage[t].bytes);
-    json_object_end(&j);
+    jw_key(&j, ir_dtype_name((ir_dtype)t));
+    jw_object_begin(&j);
+    jw_key(&j, "tensors");
+    jw_u64(&j, usage[t].tensors);
+    jw_key(&j, "parameters");
+    jw_u64(&j, usage[t].parameters);
+    jw_key(&j, "bytes");
+    jw_u64(&j, usage[t].bytes);
+    jw_object_end(&j);
   }
-  json_object_end(&j);
+  jw_object_end(&j);
   if (list_tensors) {
-    json_key(&j, "tensors");
-    json_array_begin(&j);
+    jw_key(&j, "tensors");
+    jw_array_begin(&j);
     for (uint64_t i = 0; i < f->n_tensors; i++) {
       const gguf_tensor *t = &f->tensors[i];
-      json_object_begin(&j);
-      json_key(&j, "name");
-      json_string_n(&j, t->name.data, t->name.size);
-      json_key(&j, "type");
-      json_string(&j, ir_dtype_name(t->type));
-      json_key(&j, "shape");
-      json_array_begin(&j);
+      jw_object_begin(&j);
+      jw_key(&j, "name");
+      jw_string_n(&j, t->name.data, t->name.size);
+      jw_key(&j, "type");
+      jw_string(&j, ir_dtype_name(t->type));
+      jw_key(&j, "shape");
+      jw_array_begin(&j);
       for (uint32_t d = 0; d < t->n_dims; d++)
-        json_u64(&j, t->dims[d]);
-      json_array_end(&j);
-      json_key(&j, "offset");
-      json_u64(&j, f->data_start + t->data_offset);
-      json_key(&j, "bytes");
-      json_u64(&j, t->n_bytes);
-      json_object_end(&j);
+        jw_u64(&j, t->dims[d]);
+      jw_array_end(&j);
+      jw_key(&j, "offset");
+      jw_u64(&j, f->data_start + t->data_offset);
+      jw_key(&j, "bytes");
+      jw_u64(&j, t->n_bytes);
+      jw_object_end(&j);
     }
-    json_array_end(&j);
+    jw_array_end(&j);
   }
-  json_object_end(&j);
-  json_finish(&j);
+  jw_object_end(&j);
+  jw_finish(&j);
 }
 
 int cmd_info(int argc, char **argv) {

@@ -53,8 +53,8 @@ static chord_status write_emitted(FILE *out, const void *context, chord_error *e
   const emit_request *r = context;
   void *text = NULL;
   size_t size = 0;
-  chord_status st =
-      cpu_target_emit(r->graph, r->assembly ? CPU_EMIT_ASM : CPU_EMIT_LLVM, &text, &size, error);
+  cpu_emit_options options = {.kind = r->assembly ? CPU_EMIT_ASM : CPU_EMIT_LLVM};
+  chord_status st = cpu_target_emit(r->graph, &options, &text, &size, error);
   if (st == CHORD_OK && fwrite(text, 1, size, out) != size)
     st = rt_error(error, CHORD_ERROR_IO, "cannot write the output");
   rt_free(text);

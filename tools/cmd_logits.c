@@ -64,27 +64,27 @@ static bool parse_ids(const char *text, tok_ids *out) {
 static void print_result(const tok_ids *ids, const float *logits, int64_t n_vocab, int top,
                          bool all) {
   json_writer j;
-  json_init(&j, stdout);
-  json_object_begin(&j);
-  json_key(&j, "tokens");
-  json_array_begin(&j);
+  jw_init(&j, stdout);
+  jw_object_begin(&j);
+  jw_key(&j, "tokens");
+  jw_array_begin(&j);
   for (size_t i = 0; i < ids->count; i++)
-    json_i64(&j, ids->ids[i]);
-  json_array_end(&j);
+    jw_i64(&j, ids->ids[i]);
+  jw_array_end(&j);
   int64_t best = 0;
   for (int64_t i = 1; i < n_vocab; i++)
     if (logits[i] > logits[best])
       best = i;
   if (all) {
-    json_key(&j, "logits");
-    json_array_begin(&j);
+    jw_key(&j, "logits");
+    jw_array_begin(&j);
     for (int64_t i = 0; i < n_vocab; i++)
-      json_f64(&j, logits[i]);
-    json_array_end(&j);
+      jw_f64(&j, logits[i]);
+    jw_array_end(&j);
   } else {
     /* top N by repeated selection: N is small */
-    json_key(&j, "top");
-    json_array_begin(&j);
+    jw_key(&j, "top");
+    jw_array_begin(&j);
     int64_t prev = -1;
     for (int n = 0; n < top && n < n_vocab; n++) {
       int64_t pick = -1;
@@ -96,18 +96,18 @@ static void print_result(const tok_ids *ids, const float *logits, int64_t n_voca
       }
       if (pick < 0)
         break;
-      json_array_begin(&j);
-      json_i64(&j, pick);
-      json_f64(&j, logits[pick]);
-      json_array_end(&j);
+      jw_array_begin(&j);
+      jw_i64(&j, pick);
+      jw_f64(&j, logits[pick]);
+      jw_array_end(&j);
       prev = pick;
     }
-    json_array_end(&j);
+    jw_array_end(&j);
   }
-  json_key(&j, "argmax");
-  json_i64(&j, best);
-  json_object_end(&j);
-  json_finish(&j);
+  jw_key(&j, "argmax");
+  jw_i64(&j, best);
+  jw_object_end(&j);
+  jw_finish(&j);
 }
 
 int cmd_logits(int argc, char **argv) {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void json_init(json_writer *j, FILE *out) {
+void jw_init(json_writer *j, FILE *out) {
   memset(j, 0, sizeof *j);
   j->out = out;
 }
@@ -36,13 +36,13 @@ static void close_container(json_writer *j, char c) {
   fputc(c, j->out);
 }
 
-void json_object_begin(json_writer *j) { open_container(j, '{'); }
-void json_object_end(json_writer *j) { close_container(j, '}'); }
-void json_array_begin(json_writer *j) { open_container(j, '['); }
-void json_array_end(json_writer *j) { close_container(j, ']'); }
+void jw_object_begin(json_writer *j) { open_container(j, '{'); }
+void jw_object_end(json_writer *j) { close_container(j, '}'); }
+void jw_array_begin(json_writer *j) { open_container(j, '['); }
+void jw_array_end(json_writer *j) { close_container(j, ']'); }
 
-void json_key(json_writer *j, const char *key) {
-  json_string(j, key);
+void jw_key(json_writer *j, const char *key) {
+  jw_string(j, key);
   fputc(':', j->out);
   j->after_key = true;
 }
@@ -69,7 +69,7 @@ static int utf8_sequence_length(const uint8_t *s, uint64_t n) {
   return len;
 }
 
-void json_string_n(json_writer *j, const char *s, uint64_t n) {
+void jw_string_n(json_writer *j, const char *s, uint64_t n) {
   before_value(j);
   const uint8_t *p = (const uint8_t *)s;
   fputc('"', j->out);
@@ -101,21 +101,21 @@ void json_string_n(json_writer *j, const char *s, uint64_t n) {
   fputc('"', j->out);
 }
 
-void json_string(json_writer *j, const char *s) { json_string_n(j, s, strlen(s)); }
+void jw_string(json_writer *j, const char *s) { jw_string_n(j, s, strlen(s)); }
 
-void json_u64(json_writer *j, uint64_t v) {
+void jw_u64(json_writer *j, uint64_t v) {
   before_value(j);
   fprintf(j->out, "%" PRIu64, v);
 }
 
-void json_i64(json_writer *j, int64_t v) {
+void jw_i64(json_writer *j, int64_t v) {
   before_value(j);
   fprintf(j->out, "%" PRId64, v);
 }
 
-void json_f64(json_writer *j, double v) {
+void jw_f64(json_writer *j, double v) {
   if (!isfinite(v)) {
-    json_null(j); /* JSON has no NaN or infinity */
+    jw_null(j); /* JSON has no NaN or infinity */
     return;
   }
   before_value(j);
@@ -128,14 +128,14 @@ void json_f64(json_writer *j, double v) {
   fputs(buf, j->out);
 }
 
-void json_bool(json_writer *j, bool v) {
+void jw_bool(json_writer *j, bool v) {
   before_value(j);
   fputs(v ? "true" : "false", j->out);
 }
 
-void json_null(json_writer *j) {
+void jw_null(json_writer *j) {
   before_value(j);
   fputs("null", j->out);
 }
 
-void json_finish(json_writer *j) { fputc('\n', j->out); }
+void jw_finish(json_writer *j) { fputc('\n', j->out); }

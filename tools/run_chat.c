@@ -53,17 +53,17 @@ static char *messages_json(const conversation *c, size_t *size) {
   if (!out)
     return NULL;
   json_writer j;
-  json_init(&j, out);
-  json_array_begin(&j);
+  jw_init(&j, out);
+  jw_array_begin(&j);
   for (size_t i = 0; i < c->count; i++) {
-    json_object_begin(&j);
-    json_key(&j, "role");
-    json_string(&j, c->messages[i].role);
-    json_key(&j, "content");
-    json_string(&j, c->messages[i].content);
-    json_object_end(&j);
+    jw_object_begin(&j);
+    jw_key(&j, "role");
+    jw_string(&j, c->messages[i].role);
+    jw_key(&j, "content");
+    jw_string(&j, c->messages[i].content);
+    jw_object_end(&j);
   }
-  json_array_end(&j);
+  jw_array_end(&j);
   if (fclose(out) != 0) {
     free(text); /* open_memstream's buffer is the C library's */
     return NULL;

@@ -7,12 +7,14 @@
  * cache, matmuls of weight types without a kernel). Every kernel computes the interpreter's
  * arithmetic in llama.cpp's order, so results are the interpreter's bit for bit (tests/codegen). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/llvm/cache.h"
 #include "codegen/llvm/cpu_target.h"
 #include "codegen/llvm/emit_fdot.h"
 #include "codegen/llvm/emit_ops.h"
+#include "codegen/llvm/emit_program.h"
 #include "codegen/llvm/emit_qdot.h"
 #include "codegen/llvm/jit.h"
 #include "codegen/target.h"
@@ -169,36 +171,49 @@ static chord_status link_kernels(cpu_program *p, LLVMModuleRef module, chord_err
   return st;
 }
 
+/* The matmul kernels of a kernel set, by slot and function name (at most
+ * MAX_MATMUL_KERNELS): what the JIT looks up and an ahead-of-time module's table lists. */
+enum { MAX_MATMUL_KERNELS = IR_DTYPE_COUNT * INTERP_KERNEL_KIND_COUNT };
+static size_t matmul_kernels(const kernel_set *set, emit_program_kernel *out) {
+  static const struct {
+    interp_kernel_kind kind;
+    const char *name; /* emit_qdot_name's */
+  } QDOT[] = {{INTERP_KERNEL_GEMV, "gemv"},
+              {INTERP_KERNEL_GEMM4, "gemm4"},
+              {INTERP_KERNEL_GEMV_TILED, "gemv_tiled"},
+              {INTERP_KERNEL_GEMM4_TILED, "gemm4_tiled"},
+              {INTERP_KERNEL_GEMM8, "gemm8_tiled"}};
+  size_t n = 0;
+  for (int t = 0; t < IR_DTYPE_COUNT; t++) {
+    if (!set->types[t])
+      continue;
+    if (emit_fdot_supports((ir_dtype)t)) {
+      out[n] = (emit_program_kernel){.kind = INTERP_KERNEL_FGEMM, .dtype = t};
+      emit_fdot_name((ir_dtype)t, out[n].name, sizeof out[n].name);
+      n++;
+      continue;
+    }
+    /* the first two for every type, the tiled three where the type has them */
+    size_t kinds = emit_qdot_has_tiled((ir_dtype)t) ? 5 : 2;
+    for (size_t k = 0; k < kinds; k++, n++) {
+      out[n] = (emit_program_kernel){.kind = QDOT[k].kind, .dtype = t};
+      emit_qdot_name((ir_dtype)t, QDOT[k].name, out[n].name, sizeof out[n].name);
+    }
+  }
+  return n;
+}
+
 /* The compiled functions into p->kernels: the matmul kernels by weight type, the node kernels by
  * value. */
 static chord_status look_up_kernels(cpu_program *p, const ir_graph *graph, const kernel_set *set,
                                     const op_plan *plan, chord_error *error) {
-  for (int t = 0; t < IR_DTYPE_COUNT; t++) {
-    if (set->types[t] && emit_fdot_supports((ir_dtype)t)) {
-      char name[64];
-      emit_fdot_name((ir_dtype)t, name, sizeof name);
-      p->kernels.fgemm[t] = (interp_fgemm_fn)jit_lookup(p->jit, name, error);
-      if (!p->kernels.fgemm[t])
-        return error ? error->status : CHORD_ERROR_NOT_FOUND;
-      continue;
-    }
-    for (int tiled = 0; set->types[t] && tiled <= (int)emit_qdot_has_tiled((ir_dtype)t); tiled++) {
-      char name[64];
-      emit_qdot_name((ir_dtype)t, tiled ? "gemv_tiled" : "gemv", name, sizeof name);
-      p->kernels.gemv[t][tiled] = (interp_gemv_fn)jit_lookup(p->jit, name, error);
-      if (!p->kernels.gemv[t][tiled])
-        return error ? error->status : CHORD_ERROR_NOT_FOUND;
-      emit_qdot_name((ir_dtype)t, tiled ? "gemm4_tiled" : "gemm4", name, sizeof name);
-      p->kernels.gemm4[t][tiled] = (interp_gemm4_fn)jit_lookup(p->jit, name, error);
-      if (!p->kernels.gemm4[t][tiled])
-        return error ? error->status : CHORD_ERROR_NOT_FOUND;
-      if (tiled) {
-        emit_qdot_name((ir_dtype)t, "gemm8_tiled", name, sizeof name);
-        p->kernels.gemm8[t] = (interp_gemm4_fn)jit_lookup(p->jit, name, error);
-        if (!p->kernels.gemm8[t])
-          return error ? error->status : CHORD_ERROR_NOT_FOUND;
-      }
-    }
+  emit_program_kernel matmuls[MAX_MATMUL_KERNELS];
+  size_t n_matmuls = matmul_kernels(set, matmuls);
+  for (size_t i = 0; i < n_matmuls; i++) {
+    void *fn = jit_lookup(p->jit, matmuls[i].name, error);
+    if (!fn)
+      return error ? error->status : CHORD_ERROR_NOT_FOUND;
+    interp_kernels_set(&p->kernels, matmuls[i].kind, matmuls[i].dtype, fn);
   }
   interp_node_fn *by_kernel = rt_calloc(plan->n_kernels ? plan->n_kernels : 1, sizeof *by_kernel);
   p->nodes = rt_calloc(graph->n_values ? graph->n_values : 1, sizeof *p->nodes);
@@ -274,38 +289,96 @@ static chord_status cpu_load(void *program, const gguf_file *weights, void **ins
   return target_interp.load(((cpu_program *)program)->interp, weights, instance, error);
 }
 
-chord_status cpu_target_emit(const ir_graph *graph, cpu_emit_kind kind, void **data, size_t *size,
-                             chord_error *error) {
+/* The graph as the runtime will see it: printed to IR text and parsed back (the node table is
+ * numbered by the parsed graph's values, runtime/compiled.h). */
+static chord_status graph_round_trip(const ir_graph *graph, char **text, size_t *size,
+                                     ir_graph **parsed, chord_error *error) {
+  *text = NULL;
+  *parsed = NULL;
+  FILE *out = open_memstream(text, size);
+  if (!out)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory printing the graph");
+  chord_status st = ir_print(graph, out, error);
+  if (fclose(out) != 0 && st == CHORD_OK)
+    st = rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory printing the graph");
+  if (st == CHORD_OK)
+    st = ir_parse(*text, *size, "<compiled graph>", parsed, error);
+  return st;
+}
+
+/* chord_compiled_model for the module: the graph's text, the matmul kernels, the node table. */
+static chord_status add_program_table(LLVMModuleRef module, const jit_host *host,
+                                      const kernel_set *set, const op_plan *plan,
+                                      const ir_graph *parsed, const char *text, size_t size,
+                                      chord_error *error) {
+  emit_program_kernel matmuls[MAX_MATMUL_KERNELS];
+  size_t n_matmuls = matmul_kernels(set, matmuls);
+  char(*names)[64] = rt_calloc(plan->n_kernels ? plan->n_kernels : 1, sizeof *names);
+  const char **nodes = rt_calloc(parsed->n_values ? parsed->n_values : 1, sizeof *nodes);
+  if (!names || !nodes) {
+    rt_free(names);
+    rt_free(nodes);
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory");
+  }
+  for (uint32_t k = 0; k < plan->n_kernels; k++)
+    op_kernel_name(plan, k, names[k], sizeof names[k]);
+  for (uint32_t i = 0; i < parsed->n_values; i++)
+    nodes[i] = plan->kernel_of[i] >= 0 ? names[plan->kernel_of[i]] : NULL;
+  emit_program_desc d = {.graph = text,
+                         .graph_size = size,
+                         .kernels = matmuls,
+                         .n_kernels = n_matmuls,
+                         .nodes = nodes,
+                         .n_values = parsed->n_values,
+                         .triple = host->triple,
+                         .cpu = host->cpu};
+  bool ok = emit_program(module, &d);
+  rt_free(names);
+  rt_free(nodes);
+  return ok ? CHORD_OK
+            : rt_error(error, CHORD_ERROR_UNSUPPORTED, "cpu: a kernel of the table is missing");
+}
+
+chord_status cpu_target_emit(const ir_graph *graph, const cpu_emit_options *options, void **data,
+                             size_t *size, chord_error *error) {
   *data = NULL;
   *size = 0;
+  cpu_emit_kind kind = options->kind;
   jit *j = NULL;
-  chord_status st = jit_create(&j, 3, error);
-  if (st != CHORD_OK)
-    return st;
-  kernel_set set = kernels_of(graph);
-  op_plan plan;
-  st = op_plan_make(graph, &plan, error);
-  if (st != CHORD_OK) {
-    jit_free(j);
-    return st;
-  }
-  LLVMModuleRef module = kernel_module(j, &set, &plan);
+  char *text = NULL;
+  size_t text_size = 0;
+  ir_graph *parsed = NULL;
+  chord_status st = jit_create_aot(&j, 3, options->target, error);
+  if (st == CHORD_OK && options->program)
+    st = graph_round_trip(graph, &text, &text_size, &parsed, error);
+  const ir_graph *g = parsed ? parsed : graph;
+  kernel_set set = kernels_of(g);
+  op_plan plan = {0};
+  if (st == CHORD_OK)
+    st = op_plan_make(g, &plan, error);
+  LLVMModuleRef module = st == CHORD_OK ? kernel_module(j, &set, &plan) : NULL;
+  if (st == CHORD_OK && options->program)
+    st = add_program_table(module, jit_get_host(j), &set, &plan, parsed, text, text_size, error);
   op_plan_free(&plan);
-  st = emit_ops_define_tables(module) ? jit_optimize(j, module, error)
-                                      : rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory");
+  if (st == CHORD_OK)
+    st = emit_ops_define_tables(module) ? jit_optimize(j, module, error)
+                                        : rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory");
   if (st == CHORD_OK && kind == CPU_EMIT_OBJECT) {
     *data = jit_emit_object(j, module, size, error);
     if (!*data)
       st = error ? error->status : CHORD_ERROR_NO_MEMORY;
   } else if (st == CHORD_OK) {
-    char *text = kind == CPU_EMIT_ASM ? jit_print_asm(j, module, error) : jit_print_ir(module);
-    if (!text)
+    char *out = kind == CPU_EMIT_ASM ? jit_print_asm(j, module, error) : jit_print_ir(module);
+    if (!out)
       st = kind == CPU_EMIT_ASM ? error->status
                                 : rt_error(error, CHORD_ERROR_NO_MEMORY, "out of memory");
     else
-      *data = text, *size = strlen(text);
+      *data = out, *size = strlen(out);
   }
-  LLVMDisposeModule(module);
+  if (module)
+    LLVMDisposeModule(module);
+  ir_graph_free(parsed);
+  free(text); /* open_memstream's */
   jit_free(j);
   return st;
 }

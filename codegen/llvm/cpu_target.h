@@ -18,10 +18,19 @@ typedef enum cpu_emit_kind {
   CPU_EMIT_OBJECT, /* this host's relocatable object file (ELF on Linux) */
 } cpu_emit_kind;
 
-/* The kernels' code for graph as kind: *data (for rt_free) and its *size in bytes; text kinds
- * end with a NUL not counted in *size. */
-chord_status cpu_target_emit(const ir_graph *graph, cpu_emit_kind kind, void **data, size_t *size,
-                             chord_error *error);
+typedef struct cpu_emit_options {
+  cpu_emit_kind kind;
+  /* the machine to compile for (codegen/llvm/aot_target.h); NULL: this host */
+  const struct jit_host *target;
+  /* with the table a compiled program runs from (chord_compiled_model, runtime/compiled.h):
+   * the graph's text and which kernel runs which value */
+  bool program;
+} cpu_emit_options;
+
+/* The kernels' code for graph as options->kind: *data (for rt_free) and its *size in bytes; text
+ * kinds end with a NUL not counted in *size. Objects are position-independent. */
+chord_status cpu_target_emit(const ir_graph *graph, const cpu_emit_options *options, void **data,
+                             size_t *size, chord_error *error);
 
 struct target_info;
 extern const struct target_info target_cpu;

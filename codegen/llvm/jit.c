@@ -29,8 +29,22 @@ struct jit {
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
 static int llvm_ready; /* 1 when the native target initialized */
 
+/* The code generators linked in (codegen/CMakeLists.txt: the host's and AArch64's): the host's
+ * for the JIT, every one for ahead-of-time compiles. */
 static void llvm_init(void) {
   llvm_ready = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter();
+#ifdef CHORD_LLVM_X86
+  LLVMInitializeX86TargetInfo();
+  LLVMInitializeX86Target();
+  LLVMInitializeX86TargetMC();
+  LLVMInitializeX86AsmPrinter();
+#endif
+#ifdef CHORD_LLVM_AARCH64
+  LLVMInitializeAArch64TargetInfo();
+  LLVMInitializeAArch64Target();
+  LLVMInitializeAArch64TargetMC();
+  LLVMInitializeAArch64AsmPrinter();
+#endif
 }
 
 /* Turns an LLVMErrorRef into a chord error (consuming it). */
@@ -81,21 +95,31 @@ static LLVMCodeGenOptLevel codegen_level(int opt_level) {
   return levels[opt_level < 0 ? 0 : opt_level > 3 ? 3 : opt_level];
 }
 
+static chord_status make_machine(const jit_host *host, int opt_level, LLVMRelocMode reloc,
+                                 LLVMCodeModel model, LLVMTargetMachineRef *out,
+                                 chord_error *error);
+
 static chord_status host_machine(const jit *j, LLVMTargetMachineRef *out, chord_error *error) {
+  return make_machine(&j->host, j->opt_level, LLVMRelocDefault, LLVMCodeModelJITDefault, out,
+                      error);
+}
+
+static chord_status make_machine(const jit_host *host, int opt_level, LLVMRelocMode reloc,
+                                 LLVMCodeModel model, LLVMTargetMachineRef *out,
+                                 chord_error *error) {
   LLVMTargetRef target;
   char *message = NULL;
-  if (LLVMGetTargetFromTriple(j->host.triple, &target, &message)) {
+  if (LLVMGetTargetFromTriple(host->triple, &target, &message)) {
     chord_status st = rt_error(error, CHORD_ERROR_UNSUPPORTED, "llvm: no target for %s: %s",
-                               j->host.triple, message ? message : "?");
+                               host->triple, message ? message : "?");
     LLVMDisposeMessage(message);
     return st;
   }
-  *out = LLVMCreateTargetMachine(target, j->host.triple, j->host.cpu, j->host.features,
-                                 codegen_level(j->opt_level), LLVMRelocDefault,
-                                 LLVMCodeModelJITDefault);
+  *out = LLVMCreateTargetMachine(target, host->triple, host->cpu, host->features,
+                                 codegen_level(opt_level), reloc, model);
   if (!*out)
     return rt_error(error, CHORD_ERROR_UNSUPPORTED, "llvm: cannot make a target machine for %s",
-                    j->host.cpu);
+                    host->cpu);
   return CHORD_OK;
 }
 
@@ -139,6 +163,36 @@ chord_status jit_create(jit **out, int opt_level, chord_error *error) {
     return st;
   }
   LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->lljit), process);
+  j->context = LLVMOrcCreateNewThreadSafeContext();
+  *out = j;
+  return CHORD_OK;
+}
+
+chord_status jit_create_aot(jit **out, int opt_level, const jit_host *target, chord_error *error) {
+  *out = NULL;
+  pthread_once(&llvm_once, llvm_init);
+  jit *j = rt_calloc(1, sizeof *j);
+  if (!j)
+    return rt_error(error, CHORD_ERROR_NO_MEMORY, "llvm: out of memory");
+  j->opt_level = opt_level;
+  chord_status st = CHORD_OK;
+  if (target) {
+    j->host = *target;
+    j->host.features = rt_strndup(target->features, strlen(target->features));
+    if (!j->host.features)
+      st = rt_error(error, CHORD_ERROR_NO_MEMORY, "llvm: out of memory");
+  } else {
+    st = llvm_ready
+             ? jit_host_detect(&j->host, error)
+             : rt_error(error, CHORD_ERROR_UNSUPPORTED, "llvm: this host's target is not built in");
+  }
+  /* position-independent: the object goes into executables and shared libraries alike */
+  if (st == CHORD_OK)
+    st = make_machine(&j->host, opt_level, LLVMRelocPIC, LLVMCodeModelDefault, &j->machine, error);
+  if (st != CHORD_OK) {
+    jit_free(j);
+    return st;
+  }
   j->context = LLVMOrcCreateNewThreadSafeContext();
   *out = j;
   return CHORD_OK;

@@ -29,6 +29,9 @@ typedef struct jit jit;
 
 /* opt_level 0..3: the pass pipeline (default<O{n}>) and the code generator's level. */
 chord_status jit_create(jit **out, int opt_level, chord_error *error);
+/* A jit for ahead-of-time code only (no LLJIT: jit_lookup and jit_add_* are not for it), making
+ * position-independent objects for target (triple, CPU, features; NULL: this host). */
+chord_status jit_create_aot(jit **out, int opt_level, const jit_host *target, chord_error *error);
 void jit_free(jit *j);
 
 const jit_host *jit_get_host(const jit *j);

@@ -78,13 +78,6 @@ chord_status lower_model(const gguf_file *file, const lower_options *options, ir
   return CHORD_OK;
 }
 
-int64_t lower_graph_context_size(const ir_graph *g) {
-  for (uint32_t i = 0; i < g->n_values; i++)
-    if (g->values[i]->kind == IR_VALUE_STATE && g->values[i]->type.rank > 0)
-      return g->values[i]->type.dims[0].c;
-  return 0;
-}
-
 /* ---- hyper-parameters ------------------------------------------------------------------------ */
 
 static void hparam_key(lower_ctx *c, const char *suffix, char *key, size_t size) {

@@ -33,10 +33,6 @@ chord_status lower_model(const gguf_file *file, const lower_options *options, ir
 chord_status lower_check_weights(const gguf_file *file, const ir_graph *g, const ir_value **bad,
                                  chord_error *error);
 
-/* The KV-cache positions of a lowered graph (the first dimension of its state), 0 if it has none.
- */
-int64_t lower_graph_context_size(const ir_graph *g);
-
 /* Whether lower_model knows the architecture. */
 bool lower_supports(const char *architecture);
 

@@ -1471,6 +1471,21 @@ void interp_free(interp_session *s) {
 
 void interp_set_kernels(interp_session *s, const interp_kernels *kernels) { s->kernels = kernels; }
 
+bool interp_kernels_set(interp_kernels *k, interp_kernel_kind kind, int dtype, void *fn) {
+  if (dtype < 0 || dtype >= IR_DTYPE_COUNT)
+    return false;
+  switch (kind) {
+  case INTERP_KERNEL_GEMV: k->gemv[dtype][0] = (interp_gemv_fn)fn; return true;
+  case INTERP_KERNEL_GEMV_TILED: k->gemv[dtype][1] = (interp_gemv_fn)fn; return true;
+  case INTERP_KERNEL_GEMM4: k->gemm4[dtype][0] = (interp_gemm4_fn)fn; return true;
+  case INTERP_KERNEL_GEMM4_TILED: k->gemm4[dtype][1] = (interp_gemm4_fn)fn; return true;
+  case INTERP_KERNEL_GEMM8: k->gemm8[dtype] = (interp_gemm4_fn)fn; return true;
+  case INTERP_KERNEL_FGEMM: k->fgemm[dtype] = (interp_fgemm_fn)fn; return true;
+  case INTERP_KERNEL_KIND_COUNT: break;
+  }
+  return false;
+}
+
 void interp_set_threads(interp_session *s, int n_threads) {
   if (rt_pool_threads(s->pool) == (n_threads < 1 ? 1 : n_threads))
     return;

@@ -67,6 +67,20 @@ typedef struct interp_kernels {
   uint32_t n_nodes;
 } interp_kernels;
 
+/* The matmul kernels of interp_kernels by kind, so that a target binds them from a list (the
+ * JIT's look-ups, an ahead-of-time module's table: runtime/compiled.h) with one mapping. */
+typedef enum interp_kernel_kind {
+  INTERP_KERNEL_GEMV,        /* gemv[dtype][0] */
+  INTERP_KERNEL_GEMV_TILED,  /* gemv[dtype][1] */
+  INTERP_KERNEL_GEMM4,       /* gemm4[dtype][0] */
+  INTERP_KERNEL_GEMM4_TILED, /* gemm4[dtype][1] */
+  INTERP_KERNEL_GEMM8,       /* gemm8[dtype] */
+  INTERP_KERNEL_FGEMM,       /* fgemm[dtype] */
+  INTERP_KERNEL_KIND_COUNT
+} interp_kernel_kind;
+/* Puts fn in kernels' slot of kind and dtype; false if there is no such slot. */
+bool interp_kernels_set(interp_kernels *kernels, interp_kernel_kind kind, int dtype, void *fn);
+
 /* Whether a node kernel for v gets operand o as the f16 bits of a KV cache, in place, instead of
  * f32 values: flash_attention's keys or values straight from kv_read of an f16 state (the
  * interpreter keeps such a cache as f16). Kernels widen what they load. */

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""`chord compile` (issue 8, first part): the kernels of a model as a relocatable object for this
-host (an ELF file of the host's machine whose symbols are the kernels `chord ir --emit=asm`
-shows), as LLVM IR and assembly equal to what `chord ir --emit` prints for the same graph, and
-the graph as IR text that `chord opt` reads back; and bad input: an unknown or foreign target, a
-named CPU, an --emit not built yet, an unwritable path, no -o — each an error, a non-zero exit
-and no file left at the output path."""
+"""`chord compile`'s files other than executables (those: tests/run/test_compiled.py): the kernels
+of a model as a relocatable object for this host (an ELF file of the host's machine whose
+functions are the kernels `chord ir --emit=asm` shows, and the program's table
+chord_compiled_model), as LLVM IR and assembly with the same functions as `chord ir --emit`
+prints for the same graph plus that table, for another target's machine with --target, and the
+graph as IR text that `chord opt` reads back; and bad input: an unknown target or CPU, a bad
+--emit or -O, an unwritable path, no -o, a missing model — each an error, a non-zero exit and no
+file left at the output path."""
 import os
 import re
 import struct
@@ -18,6 +20,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interp"))
 import test_synth_logits as synth  # noqa: E402
 
 CHORD = os.environ.get("CHORD", "chord")
+MACHINES = {"x86_64": 62, "aarch64": 183}  # ELF e_machine
 
 
 def chord(*args):
@@ -41,16 +44,18 @@ class Compile(unittest.TestCase):
     def out(self, name):
         return os.path.join(self.tmp.name, name)
 
+    def elf(self, path):
+        data = open(path, "rb").read()
+        self.assertEqual(data[:4], b"\x7fELF")
+        return struct.unpack_from("<HH", data, 16)  # e_type, e_machine
+
     def test_object_is_an_elf_of_this_host_with_the_kernels(self):
         path = self.out("k.o")
         r = chord("compile", "-m", self.model, "--emit", "obj", "-o", path)
         self.assertEqual(r.returncode, 0, r.stderr)
-        data = open(path, "rb").read()
-        self.assertEqual(data[:4], b"\x7fELF")
-        e_type, e_machine = struct.unpack_from("<HH", data, 16)
+        e_type, e_machine = self.elf(path)
         self.assertEqual(e_type, 1, "not a relocatable object")
-        machine = os.uname().machine
-        self.assertEqual(e_machine, {"x86_64": 62, "aarch64": 183}[machine])
+        self.assertEqual(e_machine, MACHINES[os.uname().machine])
         symbols = subprocess.run(["nm", "--defined-only", path], capture_output=True, text=True,
                                  check=True).stdout
         defined = set(re.findall(r" T (chord_\w+)", symbols))
@@ -59,16 +64,29 @@ class Compile(unittest.TestCase):
         shown = set(re.findall(r"^(chord_\w+):", asm.stdout, re.M))
         self.assertIn("chord_gemv_q4_k", defined)
         self.assertEqual(defined, shown)
+        self.assertRegex(symbols, r" [RD] chord_compiled_model\n")
+
+    def test_object_for_the_other_target(self):
+        other = {"x86_64": "aarch64", "aarch64": "x86_64"}[os.uname().machine]
+        path = self.out("k-" + other + ".o")
+        r = chord("compile", "-m", self.model, "--emit", "obj", "--target", other + "-linux-gnu",
+                  "-q", "-o", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.elf(path), (1, MACHINES[other]))
 
     def test_text_kinds_match_chord_ir(self):
-        for kind in ("llvm", "asm"):
+        for kind, pattern in (("llvm", r"^define .*@(chord_\w+)\("), ("asm", r"^(chord_\w+):")):
             path = self.out("k." + kind)
             r = chord("compile", "-m", self.model, "--emit", kind, "-o", path)
             self.assertEqual(r.returncode, 0, r.stderr)
             ir = chord("ir", "-m", self.model, "-O2", "--last-logits", "--emit=" + kind)
-            self.assertEqual(open(path).read(), ir.stdout, kind)
+            text = open(path).read()
+            self.assertEqual(set(re.findall(pattern, text, re.M)) - {"chord_compiled_model"},
+                             set(re.findall(pattern, ir.stdout, re.M)), kind)
+            self.assertIn("chord_compiled_model", text)
+            self.assertNotIn("chord_compiled_model", ir.stdout)
         path = self.out("g.cir")
-        r = chord("compile", "-m", self.model, "--emit", "ir", "-O0", "-o", path)
+        r = chord("compile", "-m", self.model, "--emit", "ir", "-O0", "-c", "2048", "-o", path)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(open(path).read(),
                          chord("ir", "-m", self.model, "--last-logits").stdout)
@@ -78,10 +96,7 @@ class Compile(unittest.TestCase):
         path = self.out("bad.o")
         cases = [
             (["--target", "riscv64-linux-gnu"], "unknown target 'riscv64-linux-gnu'"),
-            (["--target", "aarch64-linux-gnu" if os.uname().machine == "x86_64"
-              else "x86_64-linux-gnu"], "cross compilation is not built yet"),
-            (["--cpu", "znver4"], "only native"),
-            (["--emit", "exe"], "not built yet"),
+            (["--cpu", "pentium9"], "unknown CPU 'pentium9'"),
             (["--emit", "elf"], "--emit takes"),
             (["-O7"], ""),
         ]
@@ -90,7 +105,8 @@ class Compile(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0, args)
             self.assertIn(message, r.stderr, args)
             self.assertFalse(os.path.exists(path), args)
-        r = chord("compile", "-m", self.model, "-o", os.path.join(self.tmp.name, "no", "k.o"))
+        r = chord("compile", "-m", self.model, "--emit", "obj", "-o",
+                  os.path.join(self.tmp.name, "no", "k.o"))
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("cannot create", r.stderr)
         r = chord("compile", "-m", self.model)
